@@ -1,0 +1,115 @@
+"""Argument checks shared by the public functions: dtypes, shapes and the (N, H, W, C) layout that
+the Rust core takes. Every error names the argument, what was expected and what came."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidArgumentError, InvalidTypeError
+
+#: Picture dtypes and the value range each one implies.
+PICTURE_DTYPES = {
+    np.dtype(np.uint8): "0-255",
+    np.dtype(np.uint16): "0-65535",
+    np.dtype(np.float32): "0-1",
+    np.dtype(np.float64): "0-1",
+}
+
+
+def native(array: np.ndarray) -> np.ndarray:
+    """The array in native byte order (a copy only when it was byte-swapped)."""
+    return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
+
+
+def _check_picture_dtype(rgb: np.ndarray, name: str) -> None:
+    if rgb.dtype.newbyteorder("=") not in PICTURE_DTYPES:
+        raise InvalidTypeError(
+            f"{name} must be uint8 (0-255), uint16 (0-65535), float32 or float64 (0-1): the dtype "
+            f"sets the value range; got {rgb.dtype}"
+        )
+
+
+def as_picture(rgb: Any, name: str = "rgb") -> np.ndarray:
+    """Checks a picture: (H, W, C) or (N, H, W, C) with C = 3 or 4, of a supported dtype.
+
+    PIL images are accepted and read as RGB. The array is returned as is (never copied unless it
+    was byte-swapped); the caller keeps the original shape for its result.
+    """
+    if hasattr(rgb, "getbands") and hasattr(rgb, "convert"):  # a PIL image
+        rgb = np.asarray(rgb.convert("RGB") if rgb.mode not in ("RGB", "RGBA") else rgb)
+    if not isinstance(rgb, np.ndarray):
+        raise InvalidTypeError(
+            f"{name} must be a numpy array or a PIL image, got {type(rgb).__name__}"
+        )
+    _check_picture_dtype(rgb, name)
+    if rgb.ndim not in (3, 4) or rgb.shape[-1] not in (3, 4):
+        raise InvalidArgumentError(
+            f"{name} must have shape (H, W, 3), (H, W, 4), (N, H, W, 3) or (N, H, W, 4), "
+            f"got {rgb.shape}"
+        )
+    return native(rgb)
+
+
+def as_colors(rgb: Any, name: str = "rgb", *, check_dtype: bool = True) -> np.ndarray:
+    """Checks an array of colours of any shape (..., 3) or (..., 4)."""
+    if not isinstance(rgb, np.ndarray):
+        rgb = np.asarray(rgb)
+    if check_dtype:
+        _check_picture_dtype(rgb, name)
+    if rgb.ndim < 1 or rgb.shape[-1] not in (3, 4):
+        raise InvalidArgumentError(
+            f"{name} must have 3 or 4 channels on its last axis, got shape {rgb.shape}"
+        )
+    return native(rgb)
+
+
+def to_4d(colors: np.ndarray) -> np.ndarray:
+    """(..., C) as (N, H, W, C) for the core: a view for up to 4 dimensions, else a reshape."""
+    if colors.ndim <= 3:
+        return colors.reshape((1,) * (4 - colors.ndim) + colors.shape)
+    if colors.ndim == 4:
+        return colors
+    return colors.reshape((-1, *colors.shape[-3:]))
+
+
+def to_3d(values: np.ndarray) -> np.ndarray:
+    """(...) as (N, H, W) for the core: a view for up to 3 dimensions, else a reshape."""
+    if values.ndim <= 2:
+        return values.reshape((1,) * (3 - values.ndim) + values.shape)
+    if values.ndim == 3:
+        return values
+    return values.reshape((-1, *values.shape[-2:]))
+
+
+def check_unit_range(picture4: np.ndarray, shape: tuple[int, ...], name: str = "rgb") -> None:
+    """Float pictures must lie in [0, 1]: refuse NaN or out-of-range channels, naming the first."""
+    from . import _core
+
+    if picture4.dtype.kind != "f":
+        return
+    count, first, value = _core.unit_range_defects(picture4)
+    if count:
+        where = np.unravel_index(first, shape[:-1]) if len(shape) > 1 else ()
+        raise InvalidArgumentError(
+            f"{name} has {count} pixel(s) with a channel outside [0, 1] or NaN; the first, at "
+            f"{tuple(int(i) for i in where)}, is {value}. Float pictures hold values in [0, 1]: "
+            f"pass a uint8 array, or divide by 255"
+        )
+
+
+def check_number(
+    value: Any, name: str, *, above: float | None = None, below: float | None = None
+) -> float:
+    """A finite real number, optionally strictly above / below a bound."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidTypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise InvalidArgumentError(f"{name} must be finite, got {value}")
+    if above is not None and not value > above:
+        raise InvalidArgumentError(f"{name} must be above {above:g}, got {value:g}")
+    if below is not None and not value < below:
+        raise InvalidArgumentError(f"{name} must be below {below:g}, got {value:g}")
+    return value

@@ -1,0 +1,31 @@
+# Stubs of the Rust extension module. The public, checked API is in depth.py; these functions
+# expect arrays already validated and shaped (N, H, W, C) / (N, H, W) by the Python layer.
+import numpy as np
+from numpy.typing import NDArray
+
+_Defects = tuple[int, int | None, float | None]
+
+def decode_depth(
+    rgb: NDArray[np.generic],
+    lam: float,
+    c: float,
+    max_depth: float,
+    colormap: str,
+    return_distance: bool,
+) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]: ...
+def project(
+    rgb: NDArray[np.generic], colormap: str, return_distance: bool
+) -> tuple[NDArray[np.float64], NDArray[np.float32] | None]: ...
+def unit_range_defects(rgb: NDArray[np.floating]) -> _Defects: ...
+def encode_depth(
+    depth: NDArray[np.floating],
+    lam: float | None,
+    c: float,
+    colormap: str,
+    dtype: str,
+    invalid: list[float] | None,
+) -> tuple[NDArray[np.generic], _Defects]: ...
+def power_transform(
+    x: NDArray[np.floating], lam: float, c: float, inverse: bool
+) -> NDArray[np.floating]: ...
+def colormap_names() -> list[str]: ...

@@ -1,0 +1,31 @@
+"""The exceptions vision-banana raises on purpose.
+
+Every error is a `VisionBananaError`, and also the built-in exception a caller would expect for
+the same mistake (`ValueError` or `TypeError`), so ``except ValueError`` keeps working in code
+that does not know this package.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ImageReadError",
+    "InvalidArgumentError",
+    "InvalidTypeError",
+    "VisionBananaError",
+]
+
+
+class VisionBananaError(Exception):
+    """Base class of every error the package raises on purpose."""
+
+
+class InvalidArgumentError(VisionBananaError, ValueError):
+    """An argument has the right type but a wrong value (shape, range, NaN...)."""
+
+
+class InvalidTypeError(VisionBananaError, TypeError):
+    """An argument has the wrong type or dtype."""
+
+
+class ImageReadError(VisionBananaError, ValueError):
+    """An image file cannot be decoded: corrupt, truncated, or not an image."""

@@ -1,0 +1,545 @@
+//! Metric depth codec (SPEC.md section 1): depth -> power transform -> colour map, and back.
+//!
+//! Encoding is one pass per pixel. Decoding projects each colour onto the nearest point of the
+//! colour map and inverts the transform. For 8-bit pictures on the cube walk the decode reduces
+//! to integer arithmetic and a table: every edge is axis-aligned, so the position along the
+//! nearest edge is one channel's value, and the depth of each (edge, value) pair is tabulated once
+//! per call.
+
+use ndarray::{ArrayView3, ArrayView4, Axis};
+
+use crate::colormap::{Colormap, Polyline};
+use crate::rows::{for_each_row, Defects};
+use crate::simd;
+use crate::transform::PowerTransform;
+use crate::walk::{self, EDGES, EDGE_CHANNEL};
+
+/// What the scalar f on the colour map stands for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scalar {
+    /// Metric depth through the power transform; decoded depth is clamped at `max_depth`.
+    Depth {
+        transform: PowerTransform,
+        max_depth: f64,
+    },
+    /// The normalised scalar itself, for callers with their own normalisation.
+    Normalised,
+}
+
+impl Scalar {
+    #[inline(always)]
+    fn value_at(&self, f: f64) -> f64 {
+        match self {
+            Scalar::Depth {
+                transform,
+                max_depth,
+            } => transform.inverse(f).min(*max_depth),
+            Scalar::Normalised => f,
+        }
+    }
+}
+
+/// A channel type of an input picture: its value range is fixed by the type.
+pub trait PictureSample: Copy + Send + Sync + 'static {
+    /// Full-scale value: 255, 65535, or 1 for floats.
+    const MAX: f64;
+    fn to_unit(self) -> f64;
+
+    /// Cube-walk decode; integer types override it with exact integer arithmetic.
+    fn decode_cube_walk<D: DecodedSample>(
+        rgb: ArrayView4<Self>,
+        scalar: Scalar,
+        out: &mut [D],
+        distance: Option<&mut [f32]>,
+    ) {
+        decode_pixels(rgb, out, distance, |p| {
+            let (f, d2) = walk::project(p.map(Self::to_unit));
+            (D::from_f64(scalar.value_at(f)), d2.sqrt() as f32)
+        })
+    }
+}
+
+impl PictureSample for u8 {
+    const MAX: f64 = 255.0;
+    #[inline(always)]
+    fn to_unit(self) -> f64 {
+        self as f64 / 255.0
+    }
+
+    fn decode_cube_walk<D: DecodedSample>(
+        rgb: ArrayView4<u8>,
+        scalar: Scalar,
+        out: &mut [D],
+        distance: Option<&mut [f32]>,
+    ) {
+        decode_rows(rgb, out, distance, &EdgeTable::new(scalar));
+    }
+}
+
+impl PictureSample for u16 {
+    const MAX: f64 = 65535.0;
+    #[inline(always)]
+    fn to_unit(self) -> f64 {
+        self as f64 / 65535.0
+    }
+
+    fn decode_cube_walk<D: DecodedSample>(
+        rgb: ArrayView4<u16>,
+        scalar: Scalar,
+        out: &mut [D],
+        distance: Option<&mut [f32]>,
+    ) {
+        decode_pixels(rgb, out, distance, |[r, g, b]| {
+            let key = walk::nearest_edge_key(r as u64, g as u64, b as u64, 65535);
+            let k = (key & 7) as usize;
+            let value = [r, g, b][EDGE_CHANNEL[k]] as u32;
+            let f = (k as f64 + walk::edge_position(k, value, 65535)) / EDGES as f64;
+            let dist = ((key >> 3) as f64).sqrt() / 65535.0;
+            (D::from_f64(scalar.value_at(f)), dist as f32)
+        });
+    }
+}
+
+impl PictureSample for f32 {
+    const MAX: f64 = 1.0;
+    #[inline(always)]
+    fn to_unit(self) -> f64 {
+        self as f64
+    }
+}
+
+impl PictureSample for f64 {
+    const MAX: f64 = 1.0;
+    #[inline(always)]
+    fn to_unit(self) -> f64 {
+        self
+    }
+}
+
+/// A channel type the encoder writes: integers are rounded to nearest from the unit range.
+pub trait EncodedSample: Copy + Send + Sync + Default + 'static {
+    fn from_unit(x: f64) -> Self;
+}
+
+impl EncodedSample for u8 {
+    #[inline(always)]
+    fn from_unit(x: f64) -> Self {
+        round_to_level(x, 255.0) as u8
+    }
+}
+
+impl EncodedSample for u16 {
+    #[inline(always)]
+    fn from_unit(x: f64) -> Self {
+        round_to_level(x, 65535.0) as u16
+    }
+}
+
+/// Nearest integer level of x in [0, 1] scaled to [0, top] (NaN gives 0). Clamped first, so the
+/// conversion needs no saturation logic and vectorises (a saturating `as` cast does not).
+#[inline(always)]
+fn round_to_level(x: f64, top: f64) -> i32 {
+    let level = (x * top + 0.5).max(0.0).min(top);
+    // SAFETY: `level` is finite and within [0, top], top <= 65535, so it fits an i32.
+    unsafe { level.to_int_unchecked::<i32>() }
+}
+
+impl EncodedSample for f32 {
+    #[inline(always)]
+    fn from_unit(x: f64) -> Self {
+        x as f32
+    }
+}
+
+impl EncodedSample for f64 {
+    #[inline(always)]
+    fn from_unit(x: f64) -> Self {
+        x
+    }
+}
+
+/// A decoded scalar type: depth in f32 for pictures, f64 for the `hilbertmap` compatible API.
+pub trait DecodedSample: Copy + Send + Sync + 'static {
+    fn from_f64(x: f64) -> Self;
+}
+
+impl DecodedSample for f32 {
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+
+impl DecodedSample for f64 {
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
+
+/// An input depth (or scalar) type.
+pub trait DepthSample: Copy + Send + Sync + 'static {
+    fn to_f64(self) -> f64;
+}
+
+impl DepthSample for f32 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl DepthSample for f64 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+/// Decodes a picture stack `rgb` (N, H, W, C), C = 3 or 4, into `out` (N * H * W values, C order)
+/// and, when given, the distance of each colour from the colour map into `distance` (same length),
+/// in units of the full channel range (0 on the map; the cube's diagonal is sqrt(3)).
+///
+/// Float pictures must hold values in [0, 1]: check them first with `unit_range_defects`.
+pub fn decode<T: PictureSample, D: DecodedSample>(
+    rgb: ArrayView4<T>,
+    scalar: Scalar,
+    colormap: Colormap,
+    out: &mut [D],
+    distance: Option<&mut [f32]>,
+) {
+    if colormap == Colormap::CubeWalk {
+        return T::decode_cube_walk(rgb, scalar, out, distance);
+    }
+    let polyline: &Polyline = colormap.polyline();
+    decode_pixels(rgb, out, distance, |p| {
+        let (f, d2) = polyline.project(p.map(T::to_unit));
+        (D::from_f64(scalar.value_at(f)), d2.sqrt() as f32)
+    })
+}
+
+/// Decodes pixels: one at a time, or a whole contiguous row of C-channel pixels at once.
+trait PixelDecoder<T: Copy, D>: Sync {
+    fn pixel(&self, p: [T; 3]) -> (D, f32);
+
+    #[inline(always)]
+    fn row<const C: usize>(&self, src: &[T], out: &mut [D], dist: Option<&mut [f32]>) {
+        fill(
+            src.chunks_exact(C).map(|p| [p[0], p[1], p[2]]),
+            out,
+            dist,
+            |p| self.pixel(p),
+        );
+    }
+}
+
+/// A per-pixel closure as a decoder.
+struct PerPixel<F>(F);
+
+impl<T: Copy, D, F: Fn([T; 3]) -> (D, f32) + Sync> PixelDecoder<T, D> for PerPixel<F> {
+    #[inline(always)]
+    fn pixel(&self, p: [T; 3]) -> (D, f32) {
+        (self.0)(p)
+    }
+}
+
+/// Decoded value of every (edge, channel value) pair of 8-bit colours on the cube walk, indexed
+/// by the low 11 bits of `walk::nearest_edge_key_u8` (entries for k = 7 are unused).
+struct EdgeTable<D> {
+    values: Box<[D; 2048]>,
+}
+
+/// Pixels per block in the vectorised row loops: the block's keys stay in L1.
+const BLOCK: usize = 64;
+
+impl<D: DecodedSample> EdgeTable<D> {
+    fn new(scalar: Scalar) -> Self {
+        let values: Vec<D> = (0..8)
+            .flat_map(|k| {
+                (0..256u32).map(move |v| {
+                    let k = k.min(EDGES - 1);
+                    let f = (k as f64 + walk::edge_position(k, v, 255)) / EDGES as f64;
+                    D::from_f64(scalar.value_at(f))
+                })
+            })
+            .collect();
+        EdgeTable {
+            values: values
+                .into_boxed_slice()
+                .try_into()
+                .ok()
+                .expect("2048 entries"),
+        }
+    }
+}
+
+impl<D: DecodedSample> PixelDecoder<u8, D> for EdgeTable<D> {
+    #[inline(always)]
+    fn pixel(&self, [r, g, b]: [u8; 3]) -> (D, f32) {
+        let key = walk::nearest_edge_key_u8(r as u32, g as u32, b as u32);
+        let dist = ((key >> 11) as f32).sqrt() * (1.0 / 255.0);
+        (self.values[(key & 0x7ff) as usize], dist)
+    }
+
+    /// In blocks: first all keys (a loop LLVM vectorises), then the table lookups.
+    fn row<const C: usize>(&self, src: &[u8], out: &mut [D], mut dist: Option<&mut [f32]>) {
+        simd::vectorised(
+            #[inline(always)]
+            || {
+                let mut keys = [0u32; BLOCK];
+                for (b, (src, out)) in src.chunks(BLOCK * C).zip(out.chunks_mut(BLOCK)).enumerate()
+                {
+                    let keys = &mut keys[..out.len()];
+                    for (key, p) in keys.iter_mut().zip(src.chunks_exact(C)) {
+                        *key = walk::nearest_edge_key_u8(p[0] as u32, p[1] as u32, p[2] as u32);
+                    }
+                    for (o, key) in out.iter_mut().zip(keys.iter()) {
+                        *o = self.values[(key & 0x7ff) as usize];
+                    }
+                    if let Some(dist) = dist.as_deref_mut() {
+                        let dist = &mut dist[b * BLOCK..][..keys.len()];
+                        for (d, key) in dist.iter_mut().zip(keys.iter()) {
+                            *d = ((key >> 11) as f32).sqrt() * (1.0 / 255.0);
+                        }
+                    }
+                }
+            },
+        )
+    }
+}
+
+/// The decode driver for per-pixel closures.
+fn decode_pixels<T, D, F>(rgb: ArrayView4<T>, out: &mut [D], distance: Option<&mut [f32]>, pixel: F)
+where
+    T: Copy + Send + Sync,
+    D: Copy + Send,
+    F: Fn([T; 3]) -> (D, f32) + Sync,
+{
+    decode_rows(rgb, out, distance, &PerPixel(pixel))
+}
+
+/// The decode driver: row by row, through the decoder's row loop where the row is contiguous.
+fn decode_rows<T, D, P>(
+    rgb: ArrayView4<T>,
+    out: &mut [D],
+    distance: Option<&mut [f32]>,
+    decoder: &P,
+) where
+    T: Copy + Send + Sync,
+    D: Copy + Send,
+    P: PixelDecoder<T, D>,
+{
+    let (n, h, w, c) = rgb.dim();
+    assert!(c == 3 || c == 4, "pictures have 3 or 4 channels");
+    assert_eq!(out.len(), n * h * w, "one output value per pixel");
+    let kernel = |row: usize, out: &mut [D], dist: Option<&mut [f32]>| {
+        let view = rgb
+            .index_axis(Axis(0), row / h)
+            .index_axis_move(Axis(0), row % h);
+        match (view.as_slice(), c) {
+            (Some(s), 3) => decoder.row::<3>(s, out, dist),
+            (Some(s), _) => decoder.row::<4>(s, out, dist),
+            (None, _) => fill(
+                view.outer_iter().map(|p| [p[0], p[1], p[2]]),
+                out,
+                dist,
+                |p| decoder.pixel(p),
+            ),
+        }
+        Defects::default()
+    };
+    for_each_row(n * h, w, out, distance, kernel);
+}
+
+#[inline(always)]
+fn fill<T, D, F>(
+    pixels: impl Iterator<Item = [T; 3]>,
+    out: &mut [D],
+    dist: Option<&mut [f32]>,
+    pixel: F,
+) where
+    F: Fn([T; 3]) -> (D, f32),
+{
+    match dist {
+        Some(dist) => {
+            for ((o, s), p) in out.iter_mut().zip(dist.iter_mut()).zip(pixels) {
+                (*o, *s) = pixel(p);
+            }
+        }
+        None => {
+            for (o, p) in out.iter_mut().zip(pixels) {
+                *o = pixel(p).0;
+            }
+        }
+    }
+}
+
+/// Counts the pixels of a float picture with a colour channel outside [0, 1] or NaN (alpha is
+/// not checked); the first is reported with its flat pixel index and offending value.
+pub fn unit_range_defects<T: PictureSample>(rgb: ArrayView4<T>) -> Defects {
+    let mut defects = Defects::default();
+    let w = rgb.dim().2;
+    for (i, row) in rgb
+        .outer_iter()
+        .flat_map(|img| img.into_outer_iter())
+        .enumerate()
+    {
+        for (x, p) in row.outer_iter().enumerate() {
+            if let Some(bad) = (0..3)
+                .map(|ch| p[ch].to_unit())
+                .find(|v| !(0.0..=1.0).contains(v))
+            {
+                defects.record(i * w + x, bad);
+            }
+        }
+    }
+    defects
+}
+
+/// Encodes a depth (or scalar) stack (N, H, W) into `out` (N * H * W * 3 channels, C order).
+/// Pixels that are not valid (NaN, infinite or negative depth; NaN scalars) get the colour
+/// `invalid`, or black when it is None, and are reported so that the caller can refuse them.
+pub fn encode<T: DepthSample, O: EncodedSample>(
+    depth: ArrayView3<T>,
+    scalar: Scalar,
+    colormap: Colormap,
+    invalid: Option<[O; 3]>,
+    out: &mut [O],
+) -> Defects {
+    let invalid = invalid.unwrap_or([O::default(); 3]);
+    let to_colour = |rgb: [f64; 3]| rgb.map(O::from_unit);
+    // One monomorphic loop per case, so that the common ones vectorise.
+    match (scalar, colormap) {
+        (Scalar::Normalised, Colormap::CubeWalk) => encode_with(
+            depth,
+            out,
+            invalid,
+            |d| !d.is_nan(),
+            |f| to_colour(walk::walk(f)),
+        ),
+        (Scalar::Normalised, other) => {
+            let polyline = other.polyline();
+            encode_with(
+                depth,
+                out,
+                invalid,
+                |d| !d.is_nan(),
+                |f| to_colour(polyline.point_at(f)),
+            )
+        }
+        (Scalar::Depth { transform, .. }, Colormap::CubeWalk)
+            if transform.has_square_exponent() =>
+        {
+            encode_with(depth, out, invalid, is_valid_depth, |d| {
+                to_colour(walk::walk(transform.forward_squared(d)))
+            })
+        }
+        (Scalar::Depth { transform, .. }, Colormap::CubeWalk) => {
+            encode_with(depth, out, invalid, is_valid_depth, |d| {
+                to_colour(walk::walk(transform.forward(d)))
+            })
+        }
+        (Scalar::Depth { transform, .. }, other) => {
+            let polyline = other.polyline();
+            encode_with(depth, out, invalid, is_valid_depth, |d| {
+                to_colour(polyline.point_at(transform.forward(d)))
+            })
+        }
+    }
+}
+
+#[inline(always)]
+fn is_valid_depth(d: f64) -> bool {
+    d >= 0.0 && d.is_finite()
+}
+
+/// The encode driver: colours every pixel with `colour`, then repaints the invalid ones.
+fn encode_with<T, O, V, F>(
+    depth: ArrayView3<T>,
+    out: &mut [O],
+    invalid: [O; 3],
+    is_valid: V,
+    colour: F,
+) -> Defects
+where
+    T: DepthSample,
+    O: EncodedSample,
+    V: Fn(f64) -> bool + Sync,
+    F: Fn(f64) -> [O; 3] + Sync,
+{
+    let (n, h, w) = depth.dim();
+    assert_eq!(out.len(), n * h * w * 3, "three output channels per pixel");
+    let kernel = |row: usize, out: &mut [O], _: Option<&mut [()]>| {
+        let view = depth
+            .index_axis(Axis(0), row / h)
+            .index_axis_move(Axis(0), row % h);
+        // Invalid pixels are rare: count them in the (branch-free, vectorised) first pass and
+        // repaint them in a second pass over the row.
+        let bad = match view.as_slice() {
+            Some(s) => simd::vectorised(
+                #[inline(always)]
+                || encode_row(s, out, &is_valid, &colour),
+            ),
+            None => view
+                .iter()
+                .zip(out.chunks_exact_mut(3))
+                .fold(0, |bad, (&d, o)| {
+                    let d = d.to_f64();
+                    o.copy_from_slice(&colour(d));
+                    bad + !is_valid(d) as usize
+                }),
+        };
+        let mut defects = Defects::default();
+        if bad > 0 {
+            for (x, (&d, o)) in view.iter().zip(out.chunks_exact_mut(3)).enumerate() {
+                if !is_valid(d.to_f64()) {
+                    defects.record(row * w + x, d.to_f64());
+                    o.copy_from_slice(&invalid);
+                }
+            }
+        }
+        defects
+    };
+    for_each_row::<O, (), _>(n * h, w, out, None, kernel)
+}
+
+/// Colours a contiguous row in blocks: channels into planar buffers first (a loop LLVM
+/// vectorises), then interleaved into the output. Returns how many values were invalid.
+#[inline(always)]
+fn encode_row<T, O, V, F>(src: &[T], out: &mut [O], is_valid: &V, colour: &F) -> usize
+where
+    T: DepthSample,
+    O: EncodedSample,
+    V: Fn(f64) -> bool,
+    F: Fn(f64) -> [O; 3],
+{
+    let mut bad = 0;
+    let (mut r, mut g, mut b) = (
+        [O::default(); BLOCK],
+        [O::default(); BLOCK],
+        [O::default(); BLOCK],
+    );
+    for (src, out) in src.chunks(BLOCK).zip(out.chunks_mut(BLOCK * 3)) {
+        for (((&d, r), g), b) in src
+            .iter()
+            .zip(r.iter_mut())
+            .zip(g.iter_mut())
+            .zip(b.iter_mut())
+        {
+            let d = d.to_f64();
+            bad += !is_valid(d) as usize;
+            [*r, *g, *b] = colour(d);
+        }
+        for (((o, &r), &g), &b) in out
+            .chunks_exact_mut(3)
+            .zip(r.iter())
+            .zip(g.iter())
+            .zip(b.iter())
+        {
+            o[0] = r;
+            o[1] = g;
+            o[2] = b;
+        }
+    }
+    bad
+}
