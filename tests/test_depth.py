@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import vision_banana as vb
 from conftest import (
     VERTICES,
     reference_edge_distances,
@@ -12,11 +17,6 @@ from conftest import (
     reference_project_int,
     reference_walk,
 )
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
-
-import vision_banana as vb
 from vision_banana import InvalidArgumentError, InvalidTypeError
 
 SPEC_VERTEX_DEPTHS = [0.0, 0.801, 1.832, 3.229, 5.275, 8.708, 16.458]
@@ -133,7 +133,9 @@ def test_float_round_trip_is_exact():
 def test_every_8_bit_colour_decodes_like_the_exact_reference():
     # All 2^24 colours: integer nearest edge (ties to the lower edge) and the table lookup.
     levels = np.arange(256, dtype=np.uint8)
-    cube = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(4096, 4096, 3)
+    cube = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(
+        4096, 4096, 3
+    )
     depth, distance = vb.decode_depth(cube, return_distance=True, max_depth=None)
     for block in range(0, 4096, 512):
         colours = cube[block : block + 512]
@@ -191,7 +193,7 @@ def test_batches_match_single_pictures_for_every_dtype(depth_stack, dtype):
 def test_non_contiguous_rgba_fortran_and_byte_swapped_inputs(depth_stack):
     picture = vb.encode_depth(depth_stack[0], dtype=np.uint16)
     expected = vb.decode_depth(picture)
-    rgba = np.concatenate([picture, np.full(picture.shape[:2] + (1,), 7, np.uint16)], axis=-1)
+    rgba = np.concatenate([picture, np.full((*picture.shape[:2], 1), 7, np.uint16)], axis=-1)
     np.testing.assert_array_equal(vb.decode_depth(rgba), expected)
     np.testing.assert_array_equal(vb.decode_depth(np.asfortranarray(picture)), expected)
     np.testing.assert_array_equal(vb.decode_depth(picture[::2, ::-3]), expected[::2, ::-3])
@@ -250,11 +252,15 @@ def test_walk_and_project_are_inverse_and_follow_the_reference():
 
 
 def test_walk_rejects_nan():
-    with pytest.raises(InvalidArgumentError, match=r"f has 1 value\(s\) that are NaN; the first, at \(1,\)"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"f has 1 value\(s\) that are NaN; the first, at \(1,\)"
+    ):
         vb.walk([0.1, np.nan])
 
 
-@given(arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 5)), elements=st.floats(0, 1)))
+@given(
+    arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 5)), elements=st.floats(0, 1))
+)
 @settings(max_examples=60, deadline=None)
 def test_property_project_inverts_walk(f):
     np.testing.assert_allclose(vb.project(vb.walk(f)), f, atol=1e-15)
@@ -278,8 +284,12 @@ def test_property_depth_round_trips_through_float_pictures(depth, lam, c):
 @settings(max_examples=60, deadline=None)
 def test_property_8_bit_pictures_reencode_to_their_projection(picture):
     # Decoding then encoding lands on the curve: a second round trip changes nothing.
-    once = vb.encode_depth(vb.decode_depth(picture, max_depth=None).astype(np.float64), invalid=(255, 255, 255))
-    twice = vb.encode_depth(vb.decode_depth(once, max_depth=None).astype(np.float64), invalid=(255, 255, 255))
+    once = vb.encode_depth(
+        vb.decode_depth(picture, max_depth=None).astype(np.float64), invalid=(255, 255, 255)
+    )
+    twice = vb.encode_depth(
+        vb.decode_depth(once, max_depth=None).astype(np.float64), invalid=(255, 255, 255)
+    )
     np.testing.assert_array_equal(once, twice)
 
 
@@ -298,7 +308,9 @@ def test_colormaps_round_trip_and_follow_matplotlib(colormap):
     # The vertices are matplotlib's listed colours at f = i / 255.
     if colormap != "gray":
         table = np.asarray(matplotlib.colormaps[colormap].colors)
-        np.testing.assert_allclose(vb.walk(np.arange(256) / 255, colormap=colormap), table, atol=1e-12)
+        np.testing.assert_allclose(
+            vb.walk(np.arange(256) / 255, colormap=colormap), table, atol=1e-12
+        )
     else:
         np.testing.assert_allclose(vb.walk([0.25], colormap="gray"), [[0.25] * 3])
     eight = vb.encode_depth(depth, colormap=colormap)
@@ -331,7 +343,9 @@ def test_decode_rejects_float_pictures_outside_the_unit_range():
     picture = np.zeros((3, 4, 3), np.float32)
     picture[1, 2, 1] = 255.0
     picture[2, 0, 0] = 3.0
-    with pytest.raises(InvalidArgumentError, match=r"rgb has 2 pixel\(s\) .* the first, at \(1, 2\), is 255.0"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"rgb has 2 pixel\(s\) .* the first, at \(1, 2\), is 255.0"
+    ):
         vb.decode_depth(picture)
     picture[1, 2, 1] = np.nan
     with pytest.raises(InvalidArgumentError, match=r"at \(1, 2\), is nan"):
@@ -341,9 +355,17 @@ def test_decode_rejects_float_pictures_outside_the_unit_range():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"max_depth": 0}, InvalidArgumentError, "max_depth must be a number above 0 or None, got 0"),
+        (
+            {"max_depth": 0},
+            InvalidArgumentError,
+            "max_depth must be a number above 0 or None, got 0",
+        ),
         ({"max_depth": float("nan")}, InvalidArgumentError, "max_depth must be"),
-        ({"colormap": "jet"}, InvalidArgumentError, "colormap must be one of 'cube_walk'.*got 'jet'"),
+        (
+            {"colormap": "jet"},
+            InvalidArgumentError,
+            "colormap must be one of 'cube_walk'.*got 'jet'",
+        ),
         ({"colormap": 3}, InvalidTypeError, "colormap must be a string"),
     ],
 )
@@ -359,7 +381,8 @@ def test_encode_names_invalid_depth_and_paints_it_on_request():
     depth[0, 0, 4] = np.inf
     with pytest.raises(
         InvalidArgumentError,
-        match=r"depth has 3 value\(s\) that are NaN, infinite or negative; the first, at \(0, 0, 4\), is inf",
+        match=r"depth has 3 value\(s\) that are NaN, infinite or negative; "
+        r"the first, at \(0, 0, 4\), is inf",
     ):
         vb.encode_depth(depth)
     painted = vb.encode_depth(depth, invalid=(255, 0, 255))
@@ -372,12 +395,37 @@ def test_encode_names_invalid_depth_and_paints_it_on_request():
 @pytest.mark.parametrize(
     ("depth", "kwargs", "error", "message"),
     [
-        (np.ones((3, 3), np.uint16), {}, InvalidTypeError, r"depth must be a float32 or float64 array of metres, got uint16"),
-        (np.ones(3), {}, InvalidArgumentError, r"depth must have shape \(H, W\) or \(N, H, W\), got \(3,\)"),
-        (np.ones((3, 3)), {"dtype": np.int32}, InvalidTypeError, r"dtype must be uint8, uint16, float32 or float64"),
+        (
+            np.ones((3, 3), np.uint16),
+            {},
+            InvalidTypeError,
+            r"depth must be a float32 or float64 array of metres, got uint16",
+        ),
+        (
+            np.ones(3),
+            {},
+            InvalidArgumentError,
+            r"depth must have shape \(H, W\) or \(N, H, W\), got \(3,\)",
+        ),
+        (
+            np.ones((3, 3)),
+            {"dtype": np.int32},
+            InvalidTypeError,
+            r"dtype must be uint8, uint16, float32 or float64",
+        ),
         (np.ones((3, 3)), {"dtype": "banana"}, InvalidTypeError, r"dtype must be uint8"),
-        (np.ones((3, 3)), {"invalid": (300, 0, 0)}, InvalidArgumentError, r"invalid must be an \(r, g, b\) colour with channels in \[0, 255\]"),
-        (np.ones((3, 3)), {"invalid": "red"}, InvalidArgumentError, r"invalid must be an \(r, g, b\)"),
+        (
+            np.ones((3, 3)),
+            {"invalid": (300, 0, 0)},
+            InvalidArgumentError,
+            r"invalid must be an \(r, g, b\) colour with channels in \[0, 255\]",
+        ),
+        (
+            np.ones((3, 3)),
+            {"invalid": "red"},
+            InvalidArgumentError,
+            r"invalid must be an \(r, g, b\)",
+        ),
         (np.ones((3, 3)), {"invalid": (1.0, 0.0)}, InvalidArgumentError, r"got \(1.0, 0.0\)"),
     ],
 )

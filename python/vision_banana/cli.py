@@ -1,6 +1,7 @@
 """The ``vision-banana`` command line.
 
-    vision-banana decode depth PICTURE... -o OUTDIR [--lam L] [--c C] [--max-depth M] [--colormap NAME]
+    vision-banana decode depth PICTURE... -o OUTDIR
+        [--lam L] [--c C] [--max-depth M] [--colormap NAME]
 
 writes, for each picture, ``OUTDIR/<stem>.npy`` (float32 depth in metres) and
 ``OUTDIR/<stem>.preview.png`` (the picture beside its decoded depth), and prints summary statistics.
@@ -62,7 +63,9 @@ def _depth_preview(picture: np.ndarray, depth: np.ndarray) -> np.ndarray:
     inverse = 1.0 / np.maximum(depth, 1e-3)
     top = 1.0 / max(near, 1e-3)
     shade = walk(np.clip(inverse / top, 0.0, 1.0), dtype=np.uint8, colormap="viridis")
-    shown = picture[..., :3] if picture.dtype == np.uint8 else (picture[..., :3] >> 8).astype(np.uint8)
+    shown = (
+        picture[..., :3] if picture.dtype == np.uint8 else (picture[..., :3] >> 8).astype(np.uint8)
+    )
     return np.concatenate([shown, shade], axis=1)
 
 

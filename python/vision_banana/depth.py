@@ -108,7 +108,8 @@ def inverse_power_transform(f: ArrayLike, lam: float = DEFAULT_LAM, c: float = D
 def _check_colormap(colormap: Any) -> str:
     if not isinstance(colormap, str):
         raise InvalidTypeError(
-            f"colormap must be a string, one of {', '.join(COLORMAPS)}; got {type(colormap).__name__}"
+            f"colormap must be a string, one of {', '.join(COLORMAPS)}; "
+            f"got {type(colormap).__name__}"
         )
     return colormap
 

@@ -4,7 +4,9 @@
 functions, signatures, defaults and dtypes (float RGB in [0, 1], float64 out), and the same numbers
 (the projection follows hilbertmap's arithmetic step by step). One difference on purpose: ``lam``
 and ``c`` outside the transform's domain (lam >= -1, c <= 0) raise ``InvalidArgumentError`` instead
-of returning meaningless numbers.
+of returning meaningless numbers. float32 input keeps float32 where hilbertmap does, but is
+computed in float64 and rounded once, so it can differ from hilbertmap's float32 arithmetic by
+float32 rounding (a few 1e-7).
 
 The matplotlib helpers of hilbertmap (``cmap``, ``Norm``, ``colorbar``) are not reproduced.
 """
@@ -33,11 +35,14 @@ def _transform(x: Any, lam: float, c: float, inverse: bool) -> Any:
     array = np.asarray(x)
     # numpy keeps float32 (and float16) with a Python float scalar; everything else is float64.
     dtype = np.float32 if array.dtype in (np.float16, np.float32) else np.float64
-    out = _core.power_transform(native(array.astype(dtype, copy=False)), float(lam), float(c), inverse)
+    out = _core.power_transform(
+        native(array.astype(dtype, copy=False)), float(lam), float(c), inverse
+    )
     if array.dtype == np.float16:
         out = out.astype(np.float16)
     if out.ndim == 0:
-        return float(out) if isinstance(x, (int, float)) else out[()]
+        # Python numbers give a Python float, numpy scalars a numpy scalar, as numpy does.
+        return float(out) if type(x) in (int, float) else out[()]
     return out
 
 
@@ -56,7 +61,7 @@ def normalized_to_depth(
 
 
 def walk(f: NDArray[np.floating]) -> NDArray[np.floating]:
-    """Sample RGB along the cube walk at scalar positions f in [0, 1] (clipped): float64 (..., 3)."""
+    """Sample RGB along the cube walk at scalar positions f in [0, 1]: float64 (..., 3)."""
     values = native(np.asarray(f, dtype=np.float64))
     rgb, _ = _core.encode_depth(to_3d(values), None, 0.0, "cube_walk", "float64", None)
     return rgb.reshape((*values.shape, 3))
@@ -66,7 +71,8 @@ def project(rgb: NDArray[np.floating]) -> NDArray[np.floating]:
     """Project RGB samples onto the cube walk and return scalar positions in [0, 1]: float64."""
     colors = as_colors(np.asarray(rgb, dtype=np.float64), check_dtype=False)
     f, _ = _core.project(to_4d(colors[..., :3]), "cube_walk", False)
-    return f.reshape(colors.shape[:-1])
+    f = f.reshape(colors.shape[:-1])
+    return f[()] if f.ndim == 0 else f
 
 
 def depth_to_rgb(

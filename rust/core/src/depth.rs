@@ -118,10 +118,13 @@ impl PictureSample for f64 {
 
 /// A channel type the encoder writes: integers are rounded to nearest from the unit range.
 pub trait EncodedSample: Copy + Send + Sync + Default + 'static {
+    /// Levels per cube-walk edge when few enough to tabulate the walk's colours.
+    const WALK_STEPS: Option<u32> = None;
     fn from_unit(x: f64) -> Self;
 }
 
 impl EncodedSample for u8 {
+    const WALK_STEPS: Option<u32> = Some(255);
     #[inline(always)]
     fn from_unit(x: f64) -> Self {
         round_to_level(x, 255.0) as u8
@@ -407,43 +410,57 @@ pub fn encode<T: DepthSample, O: EncodedSample>(
     out: &mut [O],
 ) -> Defects {
     let invalid = invalid.unwrap_or([O::default(); 3]);
-    let to_colour = |rgb: [f64; 3]| rgb.map(O::from_unit);
     // One monomorphic loop per case, so that the common ones vectorise.
     match (scalar, colormap) {
-        (Scalar::Normalised, Colormap::CubeWalk) => encode_with(
-            depth,
-            out,
-            invalid,
-            |d| !d.is_nan(),
-            |f| to_colour(walk::walk(f)),
-        ),
-        (Scalar::Normalised, other) => {
-            let polyline = other.polyline();
-            encode_with(
-                depth,
-                out,
-                invalid,
-                |d| !d.is_nan(),
-                |f| to_colour(polyline.point_at(f)),
-            )
+        (Scalar::Normalised, Colormap::CubeWalk) => {
+            encode_cube_walk(depth, out, invalid, |d| !d.is_nan(), |f| f)
         }
         (Scalar::Depth { transform, .. }, Colormap::CubeWalk)
             if transform.has_square_exponent() =>
         {
-            encode_with(depth, out, invalid, is_valid_depth, |d| {
-                to_colour(walk::walk(transform.forward_squared(d)))
+            encode_cube_walk(depth, out, invalid, is_valid_depth, |d| {
+                transform.forward_squared(d)
             })
         }
         (Scalar::Depth { transform, .. }, Colormap::CubeWalk) => {
-            encode_with(depth, out, invalid, is_valid_depth, |d| {
-                to_colour(walk::walk(transform.forward(d)))
-            })
+            encode_cube_walk(depth, out, invalid, is_valid_depth, |d| transform.forward(d))
+        }
+        (Scalar::Normalised, other) => {
+            let polyline = other.polyline();
+            let painter = Exact(|f: f64| polyline.point_at(f).map(O::from_unit));
+            encode_with(depth, out, invalid, |d| !d.is_nan(), &painter)
         }
         (Scalar::Depth { transform, .. }, other) => {
             let polyline = other.polyline();
-            encode_with(depth, out, invalid, is_valid_depth, |d| {
-                to_colour(polyline.point_at(transform.forward(d)))
-            })
+            let painter = Exact(|d: f64| polyline.point_at(transform.forward(d)).map(O::from_unit));
+            encode_with(depth, out, invalid, is_valid_depth, &painter)
+        }
+    }
+}
+
+/// The cube walk through a table of its colours where the sample type has few levels (8 bits:
+/// 7 * 255 steps, each one colour), else by rounding each channel of the exact walk.
+fn encode_cube_walk<T, O, V, G>(
+    depth: ArrayView3<T>,
+    out: &mut [O],
+    invalid: [O; 3],
+    is_valid: V,
+    forward: G,
+) -> Defects
+where
+    T: DepthSample,
+    O: EncodedSample,
+    V: Fn(f64) -> bool + Sync,
+    G: Fn(f64) -> f64 + Sync,
+{
+    match O::WALK_STEPS {
+        Some(steps) => {
+            let painter = WalkTable::new(steps, forward);
+            encode_with(depth, out, invalid, is_valid, &painter)
+        }
+        None => {
+            let painter = Exact(|d: f64| walk::walk(forward(d)).map(O::from_unit));
+            encode_with(depth, out, invalid, is_valid, &painter)
         }
     }
 }
@@ -453,19 +470,101 @@ fn is_valid_depth(d: f64) -> bool {
     d >= 0.0 && d.is_finite()
 }
 
-/// The encode driver: colours every pixel with `colour`, then repaints the invalid ones.
-fn encode_with<T, O, V, F>(
+/// Colours depth values: one at a time, or a contiguous row at once.
+trait Painter<O>: Sync {
+    fn paint(&self, d: f64) -> [O; 3];
+    fn paint_row<T: DepthSample>(&self, src: &[T], out: &mut [O]);
+}
+
+/// Paints with a closure computing each channel.
+struct Exact<F>(F);
+
+impl<O: EncodedSample, F: Fn(f64) -> [O; 3] + Sync> Painter<O> for Exact<F> {
+    #[inline(always)]
+    fn paint(&self, d: f64) -> [O; 3] {
+        (self.0)(d)
+    }
+
+    /// In blocks: channels into planar buffers first (a loop LLVM vectorises), then interleaved.
+    #[inline(always)]
+    fn paint_row<T: DepthSample>(&self, src: &[T], out: &mut [O]) {
+        let mut planes = [[O::default(); BLOCK]; 3];
+        for (src, out) in src.chunks(BLOCK).zip(out.chunks_mut(BLOCK * 3)) {
+            let [r, g, b] = &mut planes;
+            for (((&d, r), g), b) in src.iter().zip(r.iter_mut()).zip(g.iter_mut()).zip(b.iter_mut()) {
+                [*r, *g, *b] = self.paint(d.to_f64());
+            }
+            for (((o, &r), &g), &b) in out.chunks_exact_mut(3).zip(r.iter()).zip(g.iter()).zip(b.iter()) {
+                o.copy_from_slice(&[r, g, b]);
+            }
+        }
+    }
+}
+
+/// The walk's colours at every step of a sample type with `steps` levels per edge: a colour is
+/// then one rounding of f, and a table lookup.
+struct WalkTable<O, G> {
+    colours: Vec<[O; 3]>,
+    steps: f64,
+    forward: G,
+}
+
+impl<O: EncodedSample, G> WalkTable<O, G> {
+    fn new(steps_per_edge: u32, forward: G) -> Self {
+        let steps = steps_per_edge * EDGES as u32;
+        let colours = (0..=steps)
+            .map(|i| walk::walk(i as f64 / steps as f64).map(O::from_unit))
+            .collect();
+        WalkTable {
+            colours,
+            steps: steps as f64,
+            forward,
+        }
+    }
+}
+
+impl<O: EncodedSample, G: Fn(f64) -> f64 + Sync> WalkTable<O, G> {
+    /// Index of the nearest step: rounding f once is rounding every channel (ties aside).
+    #[inline(always)]
+    fn step(&self, d: f64) -> usize {
+        round_to_level((self.forward)(d), self.steps) as usize
+    }
+}
+
+impl<O: EncodedSample, G: Fn(f64) -> f64 + Sync> Painter<O> for WalkTable<O, G> {
+    #[inline(always)]
+    fn paint(&self, d: f64) -> [O; 3] {
+        self.colours[self.step(d)]
+    }
+
+    /// In blocks: step indices first (a loop LLVM vectorises), then the lookups.
+    #[inline(always)]
+    fn paint_row<T: DepthSample>(&self, src: &[T], out: &mut [O]) {
+        let mut steps = [0u32; BLOCK];
+        for (src, out) in src.chunks(BLOCK).zip(out.chunks_mut(BLOCK * 3)) {
+            for (step, &d) in steps.iter_mut().zip(src) {
+                *step = self.step(d.to_f64()) as u32;
+            }
+            for (o, &step) in out.chunks_exact_mut(3).zip(steps.iter()) {
+                o.copy_from_slice(&self.colours[step as usize]);
+            }
+        }
+    }
+}
+
+/// The encode driver: colours every pixel, then repaints the invalid ones.
+fn encode_with<T, O, V, P>(
     depth: ArrayView3<T>,
     out: &mut [O],
     invalid: [O; 3],
     is_valid: V,
-    colour: F,
+    painter: &P,
 ) -> Defects
 where
     T: DepthSample,
     O: EncodedSample,
     V: Fn(f64) -> bool + Sync,
-    F: Fn(f64) -> [O; 3] + Sync,
+    P: Painter<O>,
 {
     let (n, h, w) = depth.dim();
     assert_eq!(out.len(), n * h * w * 3, "three output channels per pixel");
@@ -473,19 +572,22 @@ where
         let view = depth
             .index_axis(Axis(0), row / h)
             .index_axis_move(Axis(0), row % h);
-        // Invalid pixels are rare: count them in the (branch-free, vectorised) first pass and
-        // repaint them in a second pass over the row.
+        // Invalid pixels are rare: paint every pixel branch-free first, then count the invalid
+        // ones (a vectorised pass over the row, still in L1) and repaint them if there are any.
         let bad = match view.as_slice() {
             Some(s) => simd::vectorised(
                 #[inline(always)]
-                || encode_row(s, out, &is_valid, &colour),
+                || {
+                    painter.paint_row(s, out);
+                    s.iter().filter(|&&d| !is_valid(d.to_f64())).count()
+                },
             ),
             None => view
                 .iter()
                 .zip(out.chunks_exact_mut(3))
                 .fold(0, |bad, (&d, o)| {
                     let d = d.to_f64();
-                    o.copy_from_slice(&colour(d));
+                    o.copy_from_slice(&painter.paint(d));
                     bad + !is_valid(d) as usize
                 }),
         };
@@ -501,45 +603,4 @@ where
         defects
     };
     for_each_row::<O, (), _>(n * h, w, out, None, kernel)
-}
-
-/// Colours a contiguous row in blocks: channels into planar buffers first (a loop LLVM
-/// vectorises), then interleaved into the output. Returns how many values were invalid.
-#[inline(always)]
-fn encode_row<T, O, V, F>(src: &[T], out: &mut [O], is_valid: &V, colour: &F) -> usize
-where
-    T: DepthSample,
-    O: EncodedSample,
-    V: Fn(f64) -> bool,
-    F: Fn(f64) -> [O; 3],
-{
-    let mut bad = 0;
-    let (mut r, mut g, mut b) = (
-        [O::default(); BLOCK],
-        [O::default(); BLOCK],
-        [O::default(); BLOCK],
-    );
-    for (src, out) in src.chunks(BLOCK).zip(out.chunks_mut(BLOCK * 3)) {
-        for (((&d, r), g), b) in src
-            .iter()
-            .zip(r.iter_mut())
-            .zip(g.iter_mut())
-            .zip(b.iter_mut())
-        {
-            let d = d.to_f64();
-            bad += !is_valid(d) as usize;
-            [*r, *g, *b] = colour(d);
-        }
-        for (((o, &r), &g), &b) in out
-            .chunks_exact_mut(3)
-            .zip(r.iter())
-            .zip(g.iter())
-            .zip(b.iter())
-        {
-            o[0] = r;
-            o[1] = g;
-            o[2] = b;
-        }
-    }
-    bad
 }

@@ -1,0 +1,96 @@
+"""Speed of the depth codec, each benchmark timing ours and its baseline in the same run.
+
+    pytest benches --benchmark-enable          # time, print the ratios, check the targets
+
+Plain ``pytest`` runs every benchmark once, untimed (``--benchmark-disable`` in pyproject.toml), so
+that they cannot rot; the ratio checks only apply when timing is on.
+"""
+
+from __future__ import annotations
+
+import timeit
+
+import hilbertmap
+import numpy as np
+import pytest
+
+import vision_banana as vb
+import vision_banana.hilbertmap as fast_hilbertmap
+
+SIZE = (1024, 1024)
+
+
+@pytest.fixture(scope="module")
+def depth():
+    """A smooth scene-like depth map (0.5-60 m) with fine texture, float32."""
+    y, x = np.mgrid[0 : SIZE[0], 0 : SIZE[1]] / SIZE[0]
+    rng = np.random.default_rng(7)
+    scene = 0.5 + 60 * (1 - y) ** 3 + 2 * np.sin(9 * x) ** 2 + rng.normal(0, 0.05, SIZE)
+    return np.clip(scene, 0.0, None).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def picture(depth):
+    """The depth encoded, with the colour noise of a generated picture: uint8 (H, W, 3)."""
+    rng = np.random.default_rng(8)
+    clean = vb.encode_depth(depth).astype(np.int16)
+    return np.clip(clean + rng.integers(-2, 3, clean.shape), 0, 255).astype(np.uint8)
+
+
+def seconds(function, repeat=5):
+    """Best wall time of a few calls of the baseline."""
+    return min(timeit.repeat(function, number=1, repeat=repeat))
+
+
+def compare(benchmark, baseline_s, *, at_least=None, at_most_times=None):
+    """Records ours against the baseline; checks the target when timing is on."""
+    if benchmark.disabled:
+        return
+    ours = benchmark.stats.stats.min
+    speedup = baseline_s / ours
+    benchmark.extra_info.update(baseline_s=baseline_s, ours_s=ours, speedup=speedup)
+    print(
+        f"\n{benchmark.name}: ours {ours * 1e3:.3f} ms, baseline {baseline_s * 1e3:.3f} ms, "
+        f"speedup {speedup:.1f}x"
+    )
+    if at_least is not None:
+        assert speedup >= at_least, f"{speedup:.1f}x, target {at_least}x"
+    if at_most_times is not None:
+        assert 1 / speedup <= at_most_times, (
+            f"{1 / speedup:.2f}x the floor, target {at_most_times}x"
+        )
+
+
+def test_decode_depth_vs_hilbertmap(benchmark, picture):
+    ours = benchmark(vb.decode_depth, picture)
+    unit = picture / 255.0
+    expected = hilbertmap.rgb_to_depth(unit)
+    np.testing.assert_allclose(ours, np.minimum(expected, 1000.0), rtol=1e-6)
+    compare(benchmark, seconds(lambda: hilbertmap.rgb_to_depth(unit), repeat=2), at_least=300)
+
+
+def test_decode_depth_vs_memory_copy(benchmark, picture):
+    """The floor: numpy copying the bytes a decode moves, 3 in and 4 out per pixel."""
+    depth_out = np.empty(SIZE, np.float32)
+    benchmark(vb.decode_depth, picture)
+    compare(benchmark, seconds(lambda: (picture.copy(), depth_out.copy()), 50), at_most_times=4)
+
+
+def test_decode_depth_with_distance_vs_hilbertmap(benchmark, picture):
+    benchmark(vb.decode_depth, picture, return_distance=True)
+    unit = picture / 255.0
+    compare(benchmark, seconds(lambda: hilbertmap.rgb_to_depth(unit), repeat=2), at_least=100)
+
+
+def test_encode_depth_vs_hilbertmap(benchmark, depth):
+    ours = benchmark(vb.encode_depth, depth)
+    reference = np.floor(hilbertmap.depth_to_rgb(depth.astype(np.float64)) * 255 + 0.5)
+    assert np.abs(ours.astype(int) - reference).max() <= 1
+    compare(benchmark, seconds(lambda: hilbertmap.depth_to_rgb(depth)), at_least=50)
+
+
+def test_hilbertmap_drop_in_vs_hilbertmap(benchmark, picture):
+    unit = picture / 255.0
+    ours = benchmark(fast_hilbertmap.rgb_to_depth, unit)
+    np.testing.assert_allclose(ours, hilbertmap.rgb_to_depth(unit), rtol=1e-12)
+    compare(benchmark, seconds(lambda: hilbertmap.rgb_to_depth(unit), repeat=2), at_least=20)
