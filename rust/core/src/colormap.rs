@@ -523,6 +523,33 @@ mod tests {
     }
 
     #[test]
+    fn tables_are_matplotlibs() {
+        // First and last colours as matplotlib's _cm_listed.py spells them.
+        let ends = [
+            (
+                Colormap::Plasma,
+                [0.050383, 0.029803, 0.527975],
+                [0.940015, 0.975158, 0.131326],
+            ),
+            (
+                Colormap::Inferno,
+                [0.001462, 0.000466, 0.013866],
+                [0.988362, 0.998364, 0.644924],
+            ),
+            (
+                Colormap::Viridis,
+                [0.267004, 0.004874, 0.329415],
+                [0.993248, 0.906157, 0.143936],
+            ),
+        ];
+        for (map, first, last) in ends {
+            let vertices = map.polyline().vertices();
+            assert_eq!(vertices.len(), 256);
+            assert_eq!((vertices[0], vertices[255]), (first, last), "{map:?}");
+        }
+    }
+
+    #[test]
     fn gray_is_the_diagonal() {
         let line = Colormap::Gray.polyline();
         assert_eq!(line.vertices(), [[0.0; 3], [1.0; 3]]);

@@ -423,7 +423,9 @@ pub fn encode<T: DepthSample, O: EncodedSample>(
             })
         }
         (Scalar::Depth { transform, .. }, Colormap::CubeWalk) => {
-            encode_cube_walk(depth, out, invalid, is_valid_depth, |d| transform.forward(d))
+            encode_cube_walk(depth, out, invalid, is_valid_depth, |d| {
+                transform.forward(d)
+            })
         }
         (Scalar::Normalised, other) => {
             let polyline = other.polyline();
@@ -491,10 +493,20 @@ impl<O: EncodedSample, F: Fn(f64) -> [O; 3] + Sync> Painter<O> for Exact<F> {
         let mut planes = [[O::default(); BLOCK]; 3];
         for (src, out) in src.chunks(BLOCK).zip(out.chunks_mut(BLOCK * 3)) {
             let [r, g, b] = &mut planes;
-            for (((&d, r), g), b) in src.iter().zip(r.iter_mut()).zip(g.iter_mut()).zip(b.iter_mut()) {
+            for (((&d, r), g), b) in src
+                .iter()
+                .zip(r.iter_mut())
+                .zip(g.iter_mut())
+                .zip(b.iter_mut())
+            {
                 [*r, *g, *b] = self.paint(d.to_f64());
             }
-            for (((o, &r), &g), &b) in out.chunks_exact_mut(3).zip(r.iter()).zip(g.iter()).zip(b.iter()) {
+            for (((o, &r), &g), &b) in out
+                .chunks_exact_mut(3)
+                .zip(r.iter())
+                .zip(g.iter())
+                .zip(b.iter())
+            {
                 o.copy_from_slice(&[r, g, b]);
             }
         }
@@ -603,4 +615,141 @@ where
         defects
     };
     for_each_row::<O, (), _>(n * h, w, out, None, kernel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{s, Array3, Array4};
+
+    fn depth_scalar() -> Scalar {
+        Scalar::Depth {
+            transform: PowerTransform::default(),
+            max_depth: f64::INFINITY,
+        }
+    }
+
+    fn encode_vec<O: EncodedSample>(depth: &Array3<f64>, scalar: Scalar) -> (Vec<O>, Defects) {
+        let mut out = vec![O::default(); depth.len() * 3];
+        let defects = encode(depth.view(), scalar, Colormap::CubeWalk, None, &mut out);
+        (out, defects)
+    }
+
+    fn decode_vec<T: PictureSample>(
+        rgb: ArrayView4<T>,
+        colormap: Colormap,
+    ) -> (Vec<f64>, Vec<f32>) {
+        let (n, h, w, _) = rgb.dim();
+        let mut out = vec![0.0; n * h * w];
+        let mut dist = vec![0.0; n * h * w];
+        decode(rgb, depth_scalar(), colormap, &mut out, Some(&mut dist));
+        (out, dist)
+    }
+
+    /// A depth ramp wide enough for the parallel path, with every edge of the walk.
+    fn ramp() -> Array3<f64> {
+        Array3::from_shape_fn((2, 160, 300), |(n, y, x)| {
+            (n * 48_000 + y * 300 + x) as f64 * 6e-4
+        })
+    }
+
+    #[test]
+    fn the_8_bit_table_matches_rounding_each_channel() {
+        let depth = ramp();
+        let (table, defects) = encode_vec::<u8>(&depth, depth_scalar());
+        assert!(defects.is_empty());
+        let t = PowerTransform::default();
+        let mut differ = 0;
+        for (i, &d) in depth.iter().enumerate() {
+            let exact = walk::walk(t.forward(d)).map(|x| (x * 255.0 + 0.5).floor() as u8);
+            differ += (table[3 * i..3 * i + 3] != exact) as usize;
+        }
+        assert!(differ <= 2, "{differ} pixels differ");
+    }
+
+    #[test]
+    fn decode_inverts_encode_for_every_sample_type() {
+        let depth = ramp();
+        let (n, h, w) = depth.dim();
+        let (eight, _) = encode_vec::<u8>(&depth, depth_scalar());
+        let (sixteen, _) = encode_vec::<u16>(&depth, depth_scalar());
+        let (float, _) = encode_vec::<f64>(&depth, depth_scalar());
+        let rgb8 = Array4::from_shape_vec((n, h, w, 3), eight).unwrap();
+        let rgb16 = Array4::from_shape_vec((n, h, w, 3), sixteen).unwrap();
+        let rgbf = Array4::from_shape_vec((n, h, w, 3), float).unwrap();
+        let (back8, dist8) = decode_vec(rgb8.view(), Colormap::CubeWalk);
+        let (back16, _) = decode_vec(rgb16.view(), Colormap::CubeWalk);
+        let (backf, distf) = decode_vec(rgbf.view(), Colormap::CubeWalk);
+        for (i, &d) in depth.iter().enumerate() {
+            if (1.0..20.0).contains(&d) {
+                assert!(
+                    (back8[i] - d).abs() / d < 2e-3,
+                    "8 bit at {d}: {}",
+                    back8[i]
+                );
+            }
+            if (0.1..100.0).contains(&d) {
+                assert!(
+                    (back16[i] - d).abs() / d < 1e-4,
+                    "16 bit at {d}: {}",
+                    back16[i]
+                );
+            }
+            assert!(
+                (backf[i] - d).abs() <= 1e-9 * d.max(1.0),
+                "float at {d}: {}",
+                backf[i]
+            );
+        }
+        assert!(dist8.iter().chain(&distf).all(|&x| x == 0.0));
+        // A strided view decodes like its contiguous copy.
+        let strided = rgb8.slice(s![.., ..;3, ..;-2, ..]);
+        let (a, _) = decode_vec(strided, Colormap::CubeWalk);
+        let (b, _) = decode_vec(strided.to_owned().view(), Colormap::CubeWalk);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn invalid_depth_is_counted_and_painted() {
+        let mut depth = Array3::from_elem((1, 4, 5), 1.0);
+        depth[[0, 1, 2]] = f64::NAN;
+        depth[[0, 3, 4]] = -2.0;
+        let mut out = vec![0u8; 60];
+        let defects = encode(
+            depth.view(),
+            depth_scalar(),
+            Colormap::CubeWalk,
+            Some([1, 2, 3]),
+            &mut out,
+        );
+        assert_eq!(defects.count, 2);
+        assert_eq!(defects.first.unwrap().0, 7);
+        assert_eq!(&out[21..24], &[1, 2, 3]);
+        assert_eq!(&out[57..60], &[1, 2, 3]);
+        assert_ne!(&out[0..3], &[1, 2, 3]);
+    }
+
+    #[test]
+    fn float_pictures_outside_the_unit_range_are_reported() {
+        let mut rgb = Array4::from_elem((1, 2, 3, 3), 0.5f32);
+        rgb[[0, 1, 1, 2]] = 1.5;
+        rgb[[0, 0, 2, 0]] = f32::NAN;
+        let defects = unit_range_defects(rgb.view());
+        assert_eq!(defects.count, 2);
+        let (index, value) = defects.first.unwrap();
+        assert_eq!(index, 2);
+        assert!(value.is_nan());
+    }
+
+    #[test]
+    fn white_saturates_at_max_depth() {
+        let rgb = Array4::from_elem((1, 1, 1, 3), 255u8);
+        let mut out = [0.0f32];
+        let scalar = Scalar::Depth {
+            transform: PowerTransform::default(),
+            max_depth: 80.0,
+        };
+        decode(rgb.view(), scalar, Colormap::CubeWalk, &mut out, None);
+        assert_eq!(out[0], 80.0);
+    }
 }
