@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn every_row_gets_its_own_chunks_in_both_modes() {
-        for (rows, width) in [(3, 5), (600, 300)] {
+        for (rows, width) in [(9, 5), (600, 300)] {
             let mut out = vec![0usize; rows * width * 2];
             let mut extra = vec![0usize; rows * width];
             let defects = for_each_row(rows, width, &mut out, Some(&mut extra), |row, o, e| {

@@ -1,7 +1,9 @@
 //! Barron's power transform (SPEC.md section 1): squashes metric depth d in [0, inf) into f in [0, 1).
 //!
-//!     f(d; lam, c) = 1 - (1 - d / (lam c)) ^ (lam + 1),     lam < -1, c > 0
-//!     d(f; lam, c) = lam c (1 - (1 - f) ^ (1 / (lam + 1)))
+//! ```text
+//! f(d; lam, c) = 1 - (1 - d / (lam c)) ^ (lam + 1),     lam < -1, c > 0
+//! d(f; lam, c) = lam c (1 - (1 - f) ^ (1 / (lam + 1)))
+//! ```
 
 use ndarray::{ArrayD, ArrayViewD, Zip};
 

@@ -162,7 +162,9 @@ mod tests {
         let (f, d2) = project([0.5, 0.5, 0.0]);
         assert!((f - 0.5 / 7.0).abs() < 1e-15);
         assert!((d2 - 0.25).abs() < 1e-15);
-        assert_eq!(nearest_edge_key_u8(128, 128, 0) >> 8 & 7, 0);
+        // (64, 200, 64) is as far from yellow-green (2) as from green-cyan (3).
+        assert_eq!(nearest_edge_key_u8(64, 200, 64) >> 8 & 7, 2);
+        assert_eq!(nearest_edge_key(64, 200, 64, 255) & 7, 2);
     }
 
     #[test]
