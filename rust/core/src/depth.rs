@@ -9,7 +9,11 @@
 use ndarray::{ArrayView3, ArrayView4, Axis};
 
 use crate::colormap::{Colormap, Polyline};
+pub use crate::pixels::unit_range_defects;
+use crate::pixels::{decode_pixels, decode_rows, PixelDecoder, BLOCK};
 use crate::rows::{for_each_row, Defects};
+use crate::samples::round_to_level;
+pub use crate::samples::{DecodedSample, DepthSample, EncodedSample, PictureSample};
 use crate::simd;
 use crate::transform::PowerTransform;
 use crate::walk::{self, EDGES, EDGE_CHANNEL};
@@ -39,13 +43,8 @@ impl Scalar {
     }
 }
 
-/// A channel type of an input picture: its value range is fixed by the type.
-pub trait PictureSample: Copy + Send + Sync + 'static {
-    /// Full-scale value: 255, 65535, or 1 for floats.
-    const MAX: f64;
-    fn to_unit(self) -> f64;
-
-    /// Cube-walk decode; integer types override it with exact integer arithmetic.
+/// The cube-walk decode of each picture sample type: integer types use exact integer arithmetic.
+pub trait CubeWalkDecode: PictureSample {
     fn decode_cube_walk<D: DecodedSample>(
         rgb: ArrayView4<Self>,
         scalar: Scalar,
@@ -59,13 +58,7 @@ pub trait PictureSample: Copy + Send + Sync + 'static {
     }
 }
 
-impl PictureSample for u8 {
-    const MAX: f64 = 255.0;
-    #[inline(always)]
-    fn to_unit(self) -> f64 {
-        self as f64 / 255.0
-    }
-
+impl CubeWalkDecode for u8 {
     fn decode_cube_walk<D: DecodedSample>(
         rgb: ArrayView4<u8>,
         scalar: Scalar,
@@ -76,13 +69,7 @@ impl PictureSample for u8 {
     }
 }
 
-impl PictureSample for u16 {
-    const MAX: f64 = 65535.0;
-    #[inline(always)]
-    fn to_unit(self) -> f64 {
-        self as f64 / 65535.0
-    }
-
+impl CubeWalkDecode for u16 {
     fn decode_cube_walk<D: DecodedSample>(
         rgb: ArrayView4<u16>,
         scalar: Scalar,
@@ -100,111 +87,15 @@ impl PictureSample for u16 {
     }
 }
 
-impl PictureSample for f32 {
-    const MAX: f64 = 1.0;
-    #[inline(always)]
-    fn to_unit(self) -> f64 {
-        self as f64
-    }
-}
-
-impl PictureSample for f64 {
-    const MAX: f64 = 1.0;
-    #[inline(always)]
-    fn to_unit(self) -> f64 {
-        self
-    }
-}
-
-/// A channel type the encoder writes: integers are rounded to nearest from the unit range.
-pub trait EncodedSample: Copy + Send + Sync + Default + 'static {
-    /// Levels per cube-walk edge when few enough to tabulate the walk's colours.
-    const WALK_STEPS: Option<u32> = None;
-    fn from_unit(x: f64) -> Self;
-}
-
-impl EncodedSample for u8 {
-    const WALK_STEPS: Option<u32> = Some(255);
-    #[inline(always)]
-    fn from_unit(x: f64) -> Self {
-        round_to_level(x, 255.0) as u8
-    }
-}
-
-impl EncodedSample for u16 {
-    #[inline(always)]
-    fn from_unit(x: f64) -> Self {
-        round_to_level(x, 65535.0) as u16
-    }
-}
-
-/// Nearest integer level of x in [0, 1] scaled to [0, top] (NaN gives 0). Clamped first, so the
-/// conversion needs no saturation logic and vectorises (a saturating `as` cast does not).
-#[inline(always)]
-fn round_to_level(x: f64, top: f64) -> i32 {
-    let level = (x * top + 0.5).max(0.0).min(top);
-    // SAFETY: `level` is finite and within [0, top], top <= 65535, so it fits an i32.
-    unsafe { level.to_int_unchecked::<i32>() }
-}
-
-impl EncodedSample for f32 {
-    #[inline(always)]
-    fn from_unit(x: f64) -> Self {
-        x as f32
-    }
-}
-
-impl EncodedSample for f64 {
-    #[inline(always)]
-    fn from_unit(x: f64) -> Self {
-        x
-    }
-}
-
-/// A decoded scalar type: depth in f32 for pictures, f64 for the `hilbertmap` compatible API.
-pub trait DecodedSample: Copy + Send + Sync + 'static {
-    fn from_f64(x: f64) -> Self;
-}
-
-impl DecodedSample for f32 {
-    #[inline(always)]
-    fn from_f64(x: f64) -> Self {
-        x as f32
-    }
-}
-
-impl DecodedSample for f64 {
-    #[inline(always)]
-    fn from_f64(x: f64) -> Self {
-        x
-    }
-}
-
-/// An input depth (or scalar) type.
-pub trait DepthSample: Copy + Send + Sync + 'static {
-    fn to_f64(self) -> f64;
-}
-
-impl DepthSample for f32 {
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-}
-
-impl DepthSample for f64 {
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self
-    }
-}
+impl CubeWalkDecode for f32 {}
+impl CubeWalkDecode for f64 {}
 
 /// Decodes a picture stack `rgb` (N, H, W, C), C = 3 or 4, into `out` (N * H * W values, C order)
 /// and, when given, the distance of each colour from the colour map into `distance` (same length),
 /// in units of the full channel range (0 on the map; the cube's diagonal is sqrt(3)).
 ///
 /// Float pictures must hold values in [0, 1]: check them first with `unit_range_defects`.
-pub fn decode<T: PictureSample, D: DecodedSample>(
+pub fn decode<T: CubeWalkDecode, D: DecodedSample>(
     rgb: ArrayView4<T>,
     scalar: Scalar,
     colormap: Colormap,
@@ -221,39 +112,11 @@ pub fn decode<T: PictureSample, D: DecodedSample>(
     })
 }
 
-/// Decodes pixels: one at a time, or a whole contiguous row of C-channel pixels at once.
-trait PixelDecoder<T: Copy, D>: Sync {
-    fn pixel(&self, p: [T; 3]) -> (D, f32);
-
-    #[inline(always)]
-    fn row<const C: usize>(&self, src: &[T], out: &mut [D], dist: Option<&mut [f32]>) {
-        fill(
-            src.chunks_exact(C).map(|p| [p[0], p[1], p[2]]),
-            out,
-            dist,
-            |p| self.pixel(p),
-        );
-    }
-}
-
-/// A per-pixel closure as a decoder.
-struct PerPixel<F>(F);
-
-impl<T: Copy, D, F: Fn([T; 3]) -> (D, f32) + Sync> PixelDecoder<T, D> for PerPixel<F> {
-    #[inline(always)]
-    fn pixel(&self, p: [T; 3]) -> (D, f32) {
-        (self.0)(p)
-    }
-}
-
 /// Decoded value of every (edge, channel value) pair of 8-bit colours on the cube walk, indexed
 /// by the low 11 bits of `walk::nearest_edge_key_u8` (entries for k = 7 are unused).
 struct EdgeTable<D> {
     values: Box<[D; 2048]>,
 }
-
-/// Pixels per block in the vectorised row loops: the block's keys stay in L1.
-const BLOCK: usize = 64;
 
 impl<D: DecodedSample> EdgeTable<D> {
     fn new(scalar: Scalar) -> Self {
@@ -276,7 +139,7 @@ impl<D: DecodedSample> EdgeTable<D> {
     }
 }
 
-impl<D: DecodedSample> PixelDecoder<u8, D> for EdgeTable<D> {
+impl<D: DecodedSample> PixelDecoder<u8, D, f32> for EdgeTable<D> {
     #[inline(always)]
     fn pixel(&self, [r, g, b]: [u8; 3]) -> (D, f32) {
         let key = walk::nearest_edge_key_u8(r as u32, g as u32, b as u32);
@@ -309,94 +172,6 @@ impl<D: DecodedSample> PixelDecoder<u8, D> for EdgeTable<D> {
             },
         )
     }
-}
-
-/// The decode driver for per-pixel closures.
-fn decode_pixels<T, D, F>(rgb: ArrayView4<T>, out: &mut [D], distance: Option<&mut [f32]>, pixel: F)
-where
-    T: Copy + Send + Sync,
-    D: Copy + Send,
-    F: Fn([T; 3]) -> (D, f32) + Sync,
-{
-    decode_rows(rgb, out, distance, &PerPixel(pixel))
-}
-
-/// The decode driver: row by row, through the decoder's row loop where the row is contiguous.
-fn decode_rows<T, D, P>(
-    rgb: ArrayView4<T>,
-    out: &mut [D],
-    distance: Option<&mut [f32]>,
-    decoder: &P,
-) where
-    T: Copy + Send + Sync,
-    D: Copy + Send,
-    P: PixelDecoder<T, D>,
-{
-    let (n, h, w, c) = rgb.dim();
-    assert!(c == 3 || c == 4, "pictures have 3 or 4 channels");
-    assert_eq!(out.len(), n * h * w, "one output value per pixel");
-    let kernel = |row: usize, out: &mut [D], dist: Option<&mut [f32]>| {
-        let view = rgb
-            .index_axis(Axis(0), row / h)
-            .index_axis_move(Axis(0), row % h);
-        match (view.as_slice(), c) {
-            (Some(s), 3) => decoder.row::<3>(s, out, dist),
-            (Some(s), _) => decoder.row::<4>(s, out, dist),
-            (None, _) => fill(
-                view.outer_iter().map(|p| [p[0], p[1], p[2]]),
-                out,
-                dist,
-                |p| decoder.pixel(p),
-            ),
-        }
-        Defects::default()
-    };
-    for_each_row(n * h, w, out, distance, kernel);
-}
-
-#[inline(always)]
-fn fill<T, D, F>(
-    pixels: impl Iterator<Item = [T; 3]>,
-    out: &mut [D],
-    dist: Option<&mut [f32]>,
-    pixel: F,
-) where
-    F: Fn([T; 3]) -> (D, f32),
-{
-    match dist {
-        Some(dist) => {
-            for ((o, s), p) in out.iter_mut().zip(dist.iter_mut()).zip(pixels) {
-                (*o, *s) = pixel(p);
-            }
-        }
-        None => {
-            for (o, p) in out.iter_mut().zip(pixels) {
-                *o = pixel(p).0;
-            }
-        }
-    }
-}
-
-/// Counts the pixels of a float picture with a colour channel outside [0, 1] or NaN (alpha is
-/// not checked); the first is reported with its flat pixel index and offending value.
-pub fn unit_range_defects<T: PictureSample>(rgb: ArrayView4<T>) -> Defects {
-    let mut defects = Defects::default();
-    let w = rgb.dim().2;
-    for (i, row) in rgb
-        .outer_iter()
-        .flat_map(|img| img.into_outer_iter())
-        .enumerate()
-    {
-        for (x, p) in row.outer_iter().enumerate() {
-            if let Some(bad) = (0..3)
-                .map(|ch| p[ch].to_unit())
-                .find(|v| !(0.0..=1.0).contains(v))
-            {
-                defects.record(i * w + x, bad);
-            }
-        }
-    }
-    defects
 }
 
 /// Encodes a depth (or scalar) stack (N, H, W) into `out` (N * H * W * 3 channels, C order).
@@ -635,7 +410,7 @@ mod tests {
         (out, defects)
     }
 
-    fn decode_vec<T: PictureSample>(
+    fn decode_vec<T: CubeWalkDecode>(
         rgb: ArrayView4<T>,
         colormap: Colormap,
     ) -> (Vec<f64>, Vec<f32>) {

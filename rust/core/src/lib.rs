@@ -6,7 +6,9 @@
 pub mod colormap;
 pub mod depth;
 pub mod error;
+pub mod pixels;
 pub mod rows;
+pub mod samples;
 mod simd;
 pub mod transform;
 pub mod walk;

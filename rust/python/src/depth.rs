@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
 use vision_banana_core::colormap::Colormap;
-use vision_banana_core::depth::{self, DecodedSample, EncodedSample, PictureSample, Scalar};
+use vision_banana_core::depth::{self, CubeWalkDecode, DecodedSample, EncodedSample, Scalar};
 use vision_banana_core::rows::Defects;
 use vision_banana_core::PowerTransform;
 
@@ -35,7 +35,7 @@ fn decode_any<'py, D: DecodedSample + numpy::Element>(
     colormap: Colormap,
     return_distance: bool,
 ) -> PyResult<Decoded<'py, D>> {
-    fn run<'py, T: PictureSample + numpy::Element, D: DecodedSample + numpy::Element>(
+    fn run<'py, T: CubeWalkDecode + numpy::Element, D: DecodedSample + numpy::Element>(
         py: Python<'py>,
         rgb: PyReadonlyArray4<'py, T>,
         scalar: Scalar,
