@@ -26,6 +26,9 @@ from .depth import (
 )
 from .errors import ImageReadError, InvalidArgumentError, InvalidTypeError, VisionBananaError
 from .io import read_image, write_image
+from .normals import decode_normals, encode_normals, to_opencv
+from .resize import resize_depth, resize_labels, resize_normals
+from .segmentation import decode_referring, decode_semantic, encode_semantic
 
 try:
     __version__ = version("vision-banana")
@@ -40,11 +43,20 @@ __all__ = [
     "VisionBananaError",
     "__version__",
     "decode_depth",
+    "decode_normals",
+    "decode_referring",
+    "decode_semantic",
     "encode_depth",
+    "encode_normals",
+    "encode_semantic",
     "inverse_power_transform",
     "power_transform",
     "project",
     "read_image",
+    "resize_depth",
+    "resize_labels",
+    "resize_normals",
+    "to_opencv",
     "walk",
     "write_image",
 ]

@@ -3,9 +3,11 @@ the Rust core takes. Every error names the argument, what was expected and what 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .errors import InvalidArgumentError, InvalidTypeError
 
@@ -113,3 +115,53 @@ def check_number(
     if below is not None and not value < below:
         raise InvalidArgumentError(f"{name} must be below {below:g}, got {value:g}")
     return value
+
+
+ENCODED_DTYPES = {
+    np.dtype(np.uint8): "uint8",
+    np.dtype(np.uint16): "uint16",
+    np.dtype(np.float32): "float32",
+    np.dtype(np.float64): "float64",
+}
+
+
+def encoded_dtype(dtype: DTypeLike) -> str:
+    try:
+        key = np.dtype(dtype)
+    except TypeError:
+        key = None
+    if key not in ENCODED_DTYPES:
+        raise InvalidTypeError(f"dtype must be uint8, uint16, float32 or float64, got {dtype!r}")
+    return ENCODED_DTYPES[key]
+
+
+def unit_colour(invalid: Sequence[float] | None, dtype: str) -> list[float] | None:
+    """`invalid` given in the output dtype's range, as channels in [0, 1] for the core."""
+    if invalid is None:
+        return None
+    top = {"uint8": 255.0, "uint16": 65535.0}.get(dtype, 1.0)
+    values = np.asarray(invalid, dtype=np.float64) if is_numeric_seq(invalid) else None
+    if values is None or values.shape != (3,) or not np.all((values >= 0) & (values <= top)):
+        raise InvalidArgumentError(
+            f"invalid must be an (r, g, b) colour with channels in [0, {top:g}] for dtype {dtype}, "
+            f"got {invalid!r}"
+        )
+    return [float(v) / top for v in values]
+
+
+def is_numeric_seq(value: Any) -> bool:
+    try:
+        return np.asarray(value).dtype.kind in "iuf"
+    except (TypeError, ValueError):
+        return False
+
+
+def as_float_array(values: Any, name: str, hint: str = "") -> np.ndarray:
+    """A float32 or float64 array (lists become float64; wider floats are cast to float64).
+    `hint` completes the error message, e.g. the unit the values are in."""
+    array = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=np.float64)
+    if array.dtype.kind != "f" or array.dtype.itemsize < 4:
+        raise InvalidTypeError(
+            f"{name} must be a float32 or float64 array{hint}, got {array.dtype}"
+        )
+    return native(array.astype(np.float64, copy=False) if array.dtype.itemsize > 8 else array)

@@ -29,3 +29,23 @@ def power_transform(
     x: NDArray[np.floating], lam: float, c: float, inverse: bool
 ) -> NDArray[np.floating]: ...
 def colormap_names() -> list[str]: ...
+def decode_normals(
+    rgb: NDArray[np.generic],
+    renormalize: bool,
+    opencv: bool,
+    sky: list[float],
+    sky_tolerance: float,
+    norm_range: tuple[float, float],
+) -> tuple[NDArray[np.float32], NDArray[np.bool_]]: ...
+def encode_normals(
+    normals: NDArray[np.floating], dtype: str, invalid: list[float] | None
+) -> tuple[NDArray[np.generic], _Defects]: ...
+def decode_semantic(
+    rgb: NDArray[np.generic],
+    colors: list[tuple[float, float, float]],
+    labels: list[int],
+    max_distance: float | None,
+    ignore_index: int,
+    wide: bool,
+    return_distance: bool,
+) -> tuple[NDArray[np.unsignedinteger], NDArray[np.float32] | None]: ...

@@ -22,12 +22,15 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from . import _core
 from ._arrays import (
     as_colors,
+    as_float_array,
     as_picture,
     check_number,
     check_unit_range,
+    encoded_dtype,
     native,
     to_3d,
     to_4d,
+    unit_colour,
 )
 from .errors import InvalidArgumentError, InvalidTypeError
 
@@ -48,13 +51,6 @@ DEFAULT_C = 10.0 / 3.0
 #: Colour maps the depth codec reads and writes: the paper's cube walk (default) and the colour
 #: maps it trained with as augmentation (matplotlib's definitions; "gray" runs black to white).
 COLORMAPS: tuple[str, ...] = tuple(_core.colormap_names())
-
-_ENCODED_DTYPES = {
-    np.dtype(np.uint8): "uint8",
-    np.dtype(np.uint16): "uint16",
-    np.dtype(np.float32): "float32",
-    np.dtype(np.float64): "float64",
-}
 
 
 def _transform(x: ArrayLike, lam: float, c: float, inverse: bool) -> Any:
@@ -114,47 +110,6 @@ def _check_colormap(colormap: Any) -> str:
     return colormap
 
 
-def _encoded_dtype(dtype: DTypeLike) -> str:
-    try:
-        key = np.dtype(dtype)
-    except TypeError:
-        key = None
-    if key not in _ENCODED_DTYPES:
-        raise InvalidTypeError(f"dtype must be uint8, uint16, float32 or float64, got {dtype!r}")
-    return _ENCODED_DTYPES[key]
-
-
-def _unit_colour(invalid: Sequence[float] | None, dtype: str) -> list[float] | None:
-    """`invalid` given in the output dtype's range, as channels in [0, 1] for the core."""
-    if invalid is None:
-        return None
-    top = {"uint8": 255.0, "uint16": 65535.0}.get(dtype, 1.0)
-    values = np.asarray(invalid, dtype=np.float64) if _is_numeric_seq(invalid) else None
-    if values is None or values.shape != (3,) or not np.all((values >= 0) & (values <= top)):
-        raise InvalidArgumentError(
-            f"invalid must be an (r, g, b) colour with channels in [0, {top:g}] for dtype {dtype}, "
-            f"got {invalid!r}"
-        )
-    return [float(v) / top for v in values]
-
-
-def _is_numeric_seq(value: Any) -> bool:
-    try:
-        return np.asarray(value).dtype.kind in "iuf"
-    except (TypeError, ValueError):
-        return False
-
-
-def _depth_array(depth: Any, name: str) -> np.ndarray:
-    array = depth if isinstance(depth, np.ndarray) else np.asarray(depth, dtype=np.float64)
-    if array.dtype.kind != "f" or array.dtype.itemsize < 4:
-        raise InvalidTypeError(
-            f"{name} must be a float32 or float64 array of metres, got {array.dtype} "
-            f"(convert integer depth first, e.g. millimetres / 1000)"
-        )
-    return native(array.astype(np.float64, copy=False) if array.dtype.itemsize > 8 else array)
-
-
 def _encode(
     values: np.ndarray,
     name: str,
@@ -165,14 +120,14 @@ def _encode(
     invalid: Sequence[float] | None,
     what_is_invalid: str,
 ) -> NDArray[Any]:
-    out_dtype = _encoded_dtype(dtype)
+    out_dtype = encoded_dtype(dtype)
     rgb, (count, first, value) = _core.encode_depth(
         to_3d(values),
         lam,
         c,
         _check_colormap(colormap),
         out_dtype,
-        _unit_colour(invalid, out_dtype),
+        unit_colour(invalid, out_dtype),
     )
     if count and invalid is None:
         where = tuple(int(i) for i in np.unravel_index(first, values.shape)) if values.ndim else ()
@@ -216,7 +171,9 @@ def encode_depth(
         array([[[  0,   0,   0],
                 [255,   0,   0]]], dtype=uint8)
     """
-    values = _depth_array(depth, "depth")
+    values = as_float_array(
+        depth, "depth", " of metres (convert integer depth first, e.g. millimetres / 1000)"
+    )
     if values.ndim not in (2, 3):
         raise InvalidArgumentError(f"depth must have shape (H, W) or (N, H, W), got {values.shape}")
     lam = check_number(lam, "lam")
@@ -325,7 +282,7 @@ def walk(
                [255,   0,   0],
                [255, 255, 255]], dtype=uint8)
     """
-    values = _depth_array(f, "f")
+    values = as_float_array(f, "f")
     return _encode(values, "f", None, DEFAULT_C, dtype, colormap, None, "NaN")
 
 

@@ -6,9 +6,11 @@
 pub mod colormap;
 pub mod depth;
 pub mod error;
+pub mod normals;
 pub mod pixels;
 pub mod rows;
 pub mod samples;
+pub mod semantic;
 mod simd;
 pub mod transform;
 pub mod walk;

@@ -6,6 +6,12 @@ pub trait PictureSample: Copy + Send + Sync + 'static {
     /// Full-scale value: 255, 65535, or 1 for floats.
     const MAX: f64;
     fn to_unit(self) -> f64;
+
+    /// The value in 8-bit units, [0, 255] (exact for 8-bit samples).
+    #[inline(always)]
+    fn to_8bit(self) -> f64 {
+        self.to_unit() * 255.0
+    }
 }
 
 impl PictureSample for u8 {
@@ -13,6 +19,11 @@ impl PictureSample for u8 {
     #[inline(always)]
     fn to_unit(self) -> f64 {
         self as f64 / 255.0
+    }
+
+    #[inline(always)]
+    fn to_8bit(self) -> f64 {
+        self as f64
     }
 }
 
@@ -120,5 +131,25 @@ impl DepthSample for f64 {
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self
+    }
+}
+
+/// A label map element type: uint8 up to 256 labels, uint16 beyond.
+pub trait LabelSample: Copy + Send + Sync + Default + 'static {
+    /// Truncating conversion: the caller guarantees the value fits.
+    fn from_u32(x: u32) -> Self;
+}
+
+impl LabelSample for u8 {
+    #[inline(always)]
+    fn from_u32(x: u32) -> Self {
+        x as u8
+    }
+}
+
+impl LabelSample for u16 {
+    #[inline(always)]
+    fn from_u32(x: u32) -> Self {
+        x as u16
     }
 }

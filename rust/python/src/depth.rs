@@ -1,18 +1,17 @@
 //! Bindings of the depth codec (`vision_banana_core::depth`) and the power transform.
 
 use numpy::{
-    IntoPyArray, PyArray3, PyArray4, PyArrayDyn, PyArrayMethods, PyReadonlyArray3,
-    PyReadonlyArray4, PyReadonlyArrayDyn,
+    IntoPyArray, PyArray3, PyArray4, PyArrayDyn, PyReadonlyArray3, PyReadonlyArray4,
+    PyReadonlyArrayDyn,
 };
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
 use vision_banana_core::colormap::Colormap;
 use vision_banana_core::depth::{self, CubeWalkDecode, DecodedSample, EncodedSample, Scalar};
-use vision_banana_core::rows::Defects;
 use vision_banana_core::PowerTransform;
 
+use crate::arrays::{fill_detached, report, with_encoded_dtype, with_picture, DefectReport};
 use crate::errors::{to_py_err, unsupported_dtype};
 
 fn colormap(py: Python<'_>, name: &str) -> PyResult<Colormap> {
@@ -26,6 +25,8 @@ fn depth_scalar(py: Python<'_>, lam: f64, c: f64, max_depth: f64) -> PyResult<Sc
         max_depth,
     })
 }
+
+type Decoded<'py, D> = (Bound<'py, PyArray3<D>>, Option<Bound<'py, PyArray3<f32>>>);
 
 /// Decodes an (N, H, W, C) picture of any supported dtype into an (N, H, W) array of `D`.
 fn decode_any<'py, D: DecodedSample + numpy::Element>(
@@ -41,42 +42,26 @@ fn decode_any<'py, D: DecodedSample + numpy::Element>(
         scalar: Scalar,
         colormap: Colormap,
         return_distance: bool,
-    ) -> (Bound<'py, PyArray3<D>>, Option<Bound<'py, PyArray3<f32>>>) {
+    ) -> Decoded<'py, D> {
         let view = rgb.as_array();
         let (n, h, w, _) = view.dim();
         // Outputs come from numpy's allocator (zeroed lazily by the OS), so that they are the
         // only memory a decode takes, and memory profilers see them.
         let out = PyArray3::<D>::zeros(py, [n, h, w], false);
         let dist = return_distance.then(|| PyArray3::<f32>::zeros(py, [n, h, w], false));
-        {
-            let mut out_rw = out.readwrite();
-            let mut dist_rw = dist.as_ref().map(|d| d.readwrite());
-            let out_slice = out_rw.as_slice_mut().expect("new arrays are contiguous");
-            let dist_slice = dist_rw
-                .as_mut()
-                .map(|d| d.as_slice_mut().expect("new arrays are contiguous"));
-            py.detach(|| depth::decode(view, scalar, colormap, out_slice, dist_slice));
-        }
+        fill_detached(py, &out, dist.as_ref(), |out, dist| {
+            depth::decode(view, scalar, colormap, out, dist)
+        });
         (out, dist)
     }
-    if let Ok(a) = rgb.extract::<PyReadonlyArray4<u8>>() {
-        Ok(run(py, a, scalar, colormap, return_distance))
-    } else if let Ok(a) = rgb.extract::<PyReadonlyArray4<u16>>() {
-        Ok(run(py, a, scalar, colormap, return_distance))
-    } else if let Ok(a) = rgb.extract::<PyReadonlyArray4<f32>>() {
-        Ok(run(py, a, scalar, colormap, return_distance))
-    } else if let Ok(a) = rgb.extract::<PyReadonlyArray4<f64>>() {
-        Ok(run(py, a, scalar, colormap, return_distance))
-    } else {
-        Err(unsupported_dtype(
-            "rgb",
-            rgb,
-            "a 4-d uint8, uint16, float32 or float64 array",
-        ))
-    }
+    with_picture!(rgb, "rgb", |a| run(
+        py,
+        a,
+        scalar,
+        colormap,
+        return_distance
+    ))
 }
-
-type Decoded<'py, D> = (Bound<'py, PyArray3<D>>, Option<Bound<'py, PyArray3<f32>>>);
 
 /// decode_depth(rgb, lam, c, max_depth, colormap, return_distance) -> (depth, distance | None)
 #[pyfunction]
@@ -104,17 +89,6 @@ fn project<'py>(
 ) -> PyResult<Decoded<'py, f64>> {
     let colormap = self::colormap(py, colormap)?;
     decode_any(py, rgb, Scalar::Normalised, colormap, return_distance)
-}
-
-/// Defects as (count, first flat index or None, first value or None).
-type DefectReport = (u64, Option<usize>, Option<f64>);
-
-fn report(defects: Defects) -> DefectReport {
-    (
-        defects.count,
-        defects.first.map(|f| f.0),
-        defects.first.map(|f| f.1),
-    )
 }
 
 /// unit_range_defects(rgb) -> (count, first index, first value) of a float picture.
@@ -162,30 +136,15 @@ fn encode_depth<'py>(
         let (n, h, w) = view.dim();
         let invalid = invalid.map(|c| c.map(O::from_unit));
         let out = PyArray4::<O>::zeros(py, [n, h, w, 3], false);
-        let defects = {
-            let mut out_rw = out.readwrite();
-            let out_slice = out_rw.as_slice_mut().expect("new arrays are contiguous");
-            py.detach(|| depth::encode(view, scalar, colormap, invalid, out_slice))
-        };
+        let defects = fill_detached::<_, O, _, numpy::Ix1, _>(py, &out, None, |out, _| {
+            depth::encode(view, scalar, colormap, invalid, out)
+        });
         (out.into_any(), report(defects))
     }
-    macro_rules! with_output {
-        ($input:expr) => {
-            match dtype {
-                "uint8" => Ok(run::<_, u8>(py, $input, scalar, colormap, invalid)),
-                "uint16" => Ok(run::<_, u16>(py, $input, scalar, colormap, invalid)),
-                "float32" => Ok(run::<_, f32>(py, $input, scalar, colormap, invalid)),
-                "float64" => Ok(run::<_, f64>(py, $input, scalar, colormap, invalid)),
-                other => Err(PyTypeError::new_err(format!(
-                    "dtype must be uint8, uint16, float32 or float64, got {other}"
-                ))),
-            }
-        };
-    }
     if let Ok(a) = depth.extract::<PyReadonlyArray3<f32>>() {
-        with_output!(a)
+        with_encoded_dtype!(dtype, O => run::<_, O>(py, a, scalar, colormap, invalid))
     } else if let Ok(a) = depth.extract::<PyReadonlyArray3<f64>>() {
-        with_output!(a)
+        with_encoded_dtype!(dtype, O => run::<_, O>(py, a, scalar, colormap, invalid))
     } else {
         Err(unsupported_dtype(
             "depth",

@@ -6,11 +6,16 @@
 
 use pyo3::prelude::*;
 
+mod arrays;
 mod depth;
 mod errors;
+mod normals;
+mod semantic;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     depth::register(m)?;
+    normals::register(m)?;
+    semantic::register(m)?;
     Ok(())
 }

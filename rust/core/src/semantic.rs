@@ -1,0 +1,246 @@
+//! Nearest-colour decoding for semantic and referring segmentation (SPEC.md sections 3 and 5):
+//! each pixel takes the label of the palette colour nearest to it in RGB (ties to the lower
+//! palette index), or an ignore label when it is farther than a maximum distance from all.
+//!
+//! The cost per pixel must not grow with the palette (1000 classes and more): a uniform grid over
+//! the RGB cube keeps, for each cell, only the colours that can be nearest to some point inside
+//! it, so most pixels find a cell with a single candidate.
+
+use ndarray::ArrayView4;
+
+use crate::error::{Error, Result};
+use crate::pixels::{decode_rows, PixelDecoder};
+use crate::samples::{LabelSample, PictureSample};
+
+/// Cells per side of the finest grid is 2^GRID_LEVELS (8 units of an 8-bit channel per cell).
+const GRID_LEVELS: u32 = 5;
+const CELLS: usize = 1 << GRID_LEVELS;
+const CELL_SIZE: f64 = 256.0 / CELLS as f64;
+
+/// Colours (in 8-bit units, [0, 255]) with the label each one stands for, and the grid.
+#[derive(Debug, Clone)]
+pub struct Palette {
+    colours: Vec<[f64; 3]>,
+    labels: Vec<u32>,
+    /// Per finest cell: (first, count) into `candidates`.
+    cells: Vec<(u32, u32)>,
+    /// Candidate colour indices of every cell, each cell's in increasing order.
+    candidates: Vec<u32>,
+}
+
+impl Palette {
+    /// `colours` in 8-bit units; `labels[i]` is what pixels nearest to colour i get.
+    pub fn new(colours: Vec<[f64; 3]>, labels: Vec<u32>) -> Result<Self> {
+        if colours.is_empty() {
+            return Err(Error::new("colors", "colors must hold at least one colour"));
+        }
+        assert_eq!(colours.len(), labels.len(), "one label per colour");
+        if let Some(bad) = colours
+            .iter()
+            .find(|c| c.iter().any(|v| !(0.0..=255.0).contains(v)))
+        {
+            return Err(Error::new(
+                "colors",
+                format!("colors must have channels in 0-255, got {bad:?}"),
+            ));
+        }
+        let mut palette = Palette {
+            colours,
+            labels,
+            cells: Vec::new(),
+            candidates: Vec::new(),
+        };
+        palette.build_grid();
+        Ok(palette)
+    }
+
+    pub fn len(&self) -> usize {
+        self.colours.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.colours.is_empty()
+    }
+
+    /// Coarse to fine: each cell keeps the colours of its parent that are not strictly farther,
+    /// everywhere in the cell, than the parent colour nearest to the cell's centre.
+    fn build_grid(&mut self) {
+        let all: Vec<u32> = (0..self.colours.len() as u32).collect();
+        let mut level_cells: Vec<Vec<u32>> = vec![all];
+        for level in 1..=GRID_LEVELS {
+            let side = 1usize << level;
+            let size = 256.0 / side as f64;
+            let mut next = vec![Vec::new(); side * side * side];
+            for (index, cell) in next.iter_mut().enumerate() {
+                let (i, j, k) = (index / (side * side), (index / side) % side, index % side);
+                let parent_side = side / 2;
+                let parent = (i / 2) * parent_side * parent_side + (j / 2) * parent_side + k / 2;
+                let lo = [i, j, k].map(|v| v as f64 * size);
+                *cell = self.prune(&level_cells[parent], lo, size);
+            }
+            level_cells = next;
+        }
+        self.cells = Vec::with_capacity(level_cells.len());
+        for cell in level_cells {
+            self.cells
+                .push((self.candidates.len() as u32, cell.len() as u32));
+            self.candidates.extend(cell);
+        }
+    }
+
+    /// The colours of `parent` that may be nearest somewhere in the box [lo, lo + size]^3.
+    fn prune(&self, parent: &[u32], lo: [f64; 3], size: f64) -> Vec<u32> {
+        let centre = lo.map(|v| v + size / 2.0);
+        let dominant = *parent
+            .iter()
+            .min_by(|&&a, &&b| {
+                let (da, db) = (self.distance2(a, centre), self.distance2(b, centre));
+                da.total_cmp(&db).then(a.cmp(&b))
+            })
+            .expect("cells are never empty");
+        let d = self.colours[dominant as usize];
+        parent
+            .iter()
+            .copied()
+            .filter(|&c| {
+                // |p - c|^2 - |p - d|^2 is linear in p: if it is positive at every corner, c is
+                // strictly farther than d everywhere in the box and can never be chosen.
+                let c = self.colours[c as usize];
+                (0..8).any(|corner| {
+                    let p =
+                        [0, 1, 2].map(|a| lo[a] + if corner >> a & 1 == 1 { size } else { 0.0 });
+                    let gap = distance2(p, c) - distance2(p, d);
+                    gap <= 1e-6 * (1.0 + distance2(p, d))
+                })
+            })
+            .collect()
+    }
+
+    #[inline(always)]
+    fn distance2(&self, i: u32, p: [f64; 3]) -> f64 {
+        distance2(self.colours[i as usize], p)
+    }
+
+    /// Index of the colour nearest to `p` (8-bit units; ties to the lower index) and the squared
+    /// distance to it.
+    #[inline(always)]
+    pub fn nearest(&self, p: [f64; 3]) -> (usize, f64) {
+        let cell = p.map(|v| ((v / CELL_SIZE) as usize).min(CELLS - 1));
+        let (first, count) = self.cells[(cell[0] * CELLS + cell[1]) * CELLS + cell[2]];
+        let candidates = &self.candidates[first as usize..(first + count) as usize];
+        let mut best = (candidates[0] as usize, self.distance2(candidates[0], p));
+        for &c in &candidates[1..] {
+            let d2 = self.distance2(c, p);
+            if d2 < best.1 {
+                best = (c as usize, d2);
+            }
+        }
+        best
+    }
+
+    /// The label of colour `index`.
+    #[inline(always)]
+    pub fn label(&self, index: usize) -> u32 {
+        self.labels[index]
+    }
+}
+
+#[inline(always)]
+fn distance2(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2])
+}
+
+/// A palette with the rule for pixels far from every colour.
+pub struct NearestColour<'a> {
+    pub palette: &'a Palette,
+    /// Squared distance (8-bit units) beyond which a pixel gets `ignore`; infinity for none.
+    pub max_distance2: f64,
+    pub ignore: u32,
+}
+
+impl<T: PictureSample, L: LabelSample> PixelDecoder<T, L, f32> for NearestColour<'_> {
+    #[inline(always)]
+    fn pixel(&self, p: [T; 3]) -> (L, f32) {
+        let (index, d2) = self.palette.nearest(p.map(T::to_8bit));
+        let label = if d2 > self.max_distance2 {
+            self.ignore
+        } else {
+            self.palette.label(index)
+        };
+        (L::from_u32(label), (d2.sqrt() / 255.0) as f32)
+    }
+}
+
+/// Decodes a picture stack (N, H, W, C) into labels `out` (N * H * W) and, when given, each
+/// pixel's distance to its nearest palette colour (channel range units) into `distance`.
+pub fn decode<T: PictureSample, L: LabelSample>(
+    rgb: ArrayView4<T>,
+    rule: &NearestColour<'_>,
+    out: &mut [L],
+    distance: Option<&mut [f32]>,
+) {
+    decode_rows(rgb, out, distance, rule);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brute_force(colours: &[[f64; 3]], p: [f64; 3]) -> (usize, f64) {
+        let mut best = (0, f64::INFINITY);
+        for (i, &c) in colours.iter().enumerate() {
+            let d2 = distance2(c, p);
+            if d2 < best.1 {
+                best = (i, d2);
+            }
+        }
+        best
+    }
+
+    /// Deterministic pseudo-random colours (an LCG: no dependency needed).
+    fn colours(n: usize, seed: u64) -> Vec<[f64; 3]> {
+        let mut state = seed;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % 256) as f64
+        };
+        (0..n).map(|_| [next(), next(), next()]).collect()
+    }
+
+    #[test]
+    fn the_grid_gives_exactly_the_brute_force_answer() {
+        for (n, seed) in [(1, 1), (2, 2), (19, 3), (150, 4), (1000, 5)] {
+            let colours = colours(n, seed);
+            let palette = Palette::new(colours.clone(), (0..n as u32).collect()).unwrap();
+            for r in (0..256).step_by(7) {
+                for g in (0..256).step_by(5) {
+                    for b in (0..256).step_by(3) {
+                        let p = [r as f64, g as f64, b as f64];
+                        assert_eq!(palette.nearest(p), brute_force(&colours, p), "{p:?}");
+                    }
+                }
+            }
+            let cells = palette.cells.len();
+            let mean = palette.candidates.len() as f64 / cells as f64;
+            assert!(mean < 8.0, "{n} colours: {mean} candidates per cell");
+        }
+    }
+
+    #[test]
+    fn ties_go_to_the_lower_index() {
+        // (100, 0, 0) is equally far from (90, 0, 0) and (110, 0, 0).
+        let palette = Palette::new(vec![[110.0, 0.0, 0.0], [90.0, 0.0, 0.0]], vec![0, 1]).unwrap();
+        assert_eq!(palette.nearest([100.0, 0.0, 0.0]).0, 0);
+        let palette = Palette::new(vec![[90.0, 0.0, 0.0], [110.0, 0.0, 0.0]], vec![0, 1]).unwrap();
+        assert_eq!(palette.nearest([100.0, 0.0, 0.0]).0, 0);
+    }
+
+    #[test]
+    fn bad_palettes_are_refused() {
+        assert_eq!(Palette::new(vec![], vec![]).unwrap_err().argument, "colors");
+        let err = Palette::new(vec![[0.0, 300.0, 0.0]], vec![0]).unwrap_err();
+        assert!(err.message.contains("0-255"), "{}", err.message);
+    }
+}

@@ -1,0 +1,65 @@
+//! Bindings of the nearest-colour decoder (`vision_banana_core::semantic`).
+
+use numpy::{PyArray3, PyReadonlyArray4};
+use pyo3::prelude::*;
+use pyo3::types::PyAny;
+
+use vision_banana_core::samples::{LabelSample, PictureSample};
+use vision_banana_core::semantic::{self, NearestColour, Palette};
+
+use crate::arrays::{fill_detached, with_picture};
+use crate::errors::to_py_err;
+
+/// A label map (uint8 or uint16) and the distances when asked for.
+type Labels<'py> = (Bound<'py, PyAny>, Option<Bound<'py, PyArray3<f32>>>);
+
+/// decode_semantic(rgb, colors, labels, max_distance, ignore_index, wide, return_distance)
+/// -> (labels as uint8, or uint16 when `wide`, distance | None). Colours and `max_distance` are
+/// in 8-bit units.
+#[pyfunction]
+#[pyo3(signature = (rgb, colors, labels, max_distance, ignore_index, wide, return_distance))]
+#[allow(clippy::too_many_arguments)]
+fn decode_semantic<'py>(
+    py: Python<'py>,
+    rgb: &Bound<'py, PyAny>,
+    colors: Vec<[f64; 3]>,
+    labels: Vec<u32>,
+    max_distance: Option<f64>,
+    ignore_index: u32,
+    wide: bool,
+    return_distance: bool,
+) -> PyResult<Labels<'py>> {
+    let palette = py
+        .detach(|| Palette::new(colors, labels))
+        .map_err(|e| to_py_err(py, e))?;
+    let rule = NearestColour {
+        palette: &palette,
+        max_distance2: max_distance.map_or(f64::INFINITY, |d| d * d),
+        ignore: ignore_index,
+    };
+    fn run<'py, T: PictureSample + numpy::Element, L: LabelSample + numpy::Element>(
+        py: Python<'py>,
+        rgb: PyReadonlyArray4<'py, T>,
+        rule: &NearestColour<'_>,
+        return_distance: bool,
+    ) -> Labels<'py> {
+        let view = rgb.as_array();
+        let (n, h, w, _) = view.dim();
+        let out = PyArray3::<L>::zeros(py, [n, h, w], false);
+        let dist = return_distance.then(|| PyArray3::<f32>::zeros(py, [n, h, w], false));
+        fill_detached(py, &out, dist.as_ref(), |out, dist| {
+            semantic::decode(view, rule, out, dist)
+        });
+        (out.into_any(), dist)
+    }
+    if wide {
+        with_picture!(rgb, "rgb", |a| run::<_, u16>(py, a, &rule, return_distance))
+    } else {
+        with_picture!(rgb, "rgb", |a| run::<_, u8>(py, a, &rule, return_distance))
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(decode_semantic, m)?)?;
+    Ok(())
+}
