@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from timing import compare, seconds
 
 import vision_banana as vb
+from timing import compare, seconds
 
 
 def generated_picture(classes, seed):

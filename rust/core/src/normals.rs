@@ -63,31 +63,39 @@ impl NormalDecoding {
     }
 
     /// The vector of one colour and whether it is valid; invalid pixels give the zero vector.
+    /// In f32: the output is f32, and f32 halves the work of the vectorised loop.
     #[inline(always)]
-    fn decode(&self, [r, g, b]: [f64; 3]) -> ([f32; 3], bool) {
+    fn decode(&self, [r, g, b]: [f32; 3]) -> ([f32; 3], bool) {
         let v = [1.0 - 2.0 * r, 2.0 * g - 1.0, 2.0 * b - 1.0];
-        let norm = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        let norm2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+        let sky = self.sky.map(|c| c as f32);
         let sky2 =
-            (r - self.sky[0]).powi(2) + (g - self.sky[1]).powi(2) + (b - self.sky[2]).powi(2);
-        let valid = sky2 > self.sky_tolerance * self.sky_tolerance
-            && norm >= self.min_norm
-            && norm <= self.max_norm
-            && norm > 0.0;
-        let scale = if self.renormalize { 1.0 / norm } else { 1.0 };
+            (r - sky[0]) * (r - sky[0]) + (g - sky[1]) * (g - sky[1]) + (b - sky[2]) * (b - sky[2]);
+        let tolerance = self.sky_tolerance as f32;
+        let (low, high) = (self.min_norm as f32, self.max_norm as f32);
+        let valid = sky2 > tolerance * tolerance
+            && norm2 >= low * low
+            && norm2 <= high * high
+            && norm2 > 0.0;
+        let scale = if self.renormalize {
+            1.0 / norm2.sqrt()
+        } else {
+            1.0
+        };
         let flip = if self.opencv { -1.0 } else { 1.0 };
         let out = if valid {
             [v[0] * scale, flip * v[1] * scale, flip * v[2] * scale]
         } else {
             [0.0; 3]
         };
-        (out.map(|x| x as f32), valid)
+        (out, valid)
     }
 }
 
 impl<T: PictureSample> PixelDecoder<T, [f32; 3], bool> for NormalDecoding {
     #[inline(always)]
     fn pixel(&self, p: [T; 3]) -> ([f32; 3], bool) {
-        self.decode(p.map(T::to_unit))
+        self.decode(p.map(|c| c.to_unit() as f32))
     }
 
     #[inline(always)]

@@ -22,6 +22,7 @@ pub trait PixelDecoder<T: Copy, D, E>: Sync {
             src.chunks_exact(C).map(|p| [p[0], p[1], p[2]]),
             out,
             extra,
+            #[inline(always)]
             |p| self.pixel(p),
         );
     }
@@ -78,6 +79,7 @@ pub fn decode_rows<T, D, E, P>(
                 view.outer_iter().map(|p| [p[0], p[1], p[2]]),
                 out,
                 extra,
+                #[inline(always)]
                 |p| decoder.pixel(p),
             ),
         }

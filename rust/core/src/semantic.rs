@@ -22,9 +22,9 @@ const CELL_SIZE: f64 = 256.0 / CELLS as f64;
 pub struct Palette {
     colours: Vec<[f64; 3]>,
     labels: Vec<u32>,
-    /// Per finest cell: (first, count) into `candidates`.
-    cells: Vec<(u32, u32)>,
-    /// Candidate colour indices of every cell, each cell's in increasing order.
+    /// Per finest cell: `index << 1 | 1` when a single colour can be nearest there (most
+    /// cells), else `offset << 1` into `candidates`, which holds the count, then the indices.
+    cells: Vec<u32>,
     candidates: Vec<u32>,
 }
 
@@ -82,9 +82,13 @@ impl Palette {
         }
         self.cells = Vec::with_capacity(level_cells.len());
         for cell in level_cells {
-            self.cells
-                .push((self.candidates.len() as u32, cell.len() as u32));
-            self.candidates.extend(cell);
+            if let [single] = cell[..] {
+                self.cells.push(single << 1 | 1);
+            } else {
+                self.cells.push((self.candidates.len() as u32) << 1);
+                self.candidates.push(cell.len() as u32);
+                self.candidates.extend(cell);
+            }
         }
     }
 
@@ -125,9 +129,15 @@ impl Palette {
     /// distance to it.
     #[inline(always)]
     pub fn nearest(&self, p: [f64; 3]) -> (usize, f64) {
-        let cell = p.map(|v| ((v / CELL_SIZE) as usize).min(CELLS - 1));
-        let (first, count) = self.cells[(cell[0] * CELLS + cell[1]) * CELLS + cell[2]];
-        let candidates = &self.candidates[first as usize..(first + count) as usize];
+        let cell = p.map(|v| ((v * (1.0 / CELL_SIZE)) as usize).min(CELLS - 1));
+        let entry = self.cells[(cell[0] * CELLS + cell[1]) * CELLS + cell[2]];
+        if entry & 1 == 1 {
+            let index = (entry >> 1) as usize;
+            return (index, distance2(self.colours[index], p));
+        }
+        let offset = (entry >> 1) as usize;
+        let count = self.candidates[offset] as usize;
+        let candidates = &self.candidates[offset + 1..offset + 1 + count];
         let mut best = (candidates[0] as usize, self.distance2(candidates[0], p));
         for &c in &candidates[1..] {
             let d2 = self.distance2(c, p);
@@ -222,8 +232,8 @@ mod tests {
                     }
                 }
             }
-            let cells = palette.cells.len();
-            let mean = palette.candidates.len() as f64 / cells as f64;
+            let single = palette.cells.iter().filter(|&&c| c & 1 == 1).count();
+            let mean = (single + palette.candidates.len()) as f64 / palette.cells.len() as f64;
             assert!(mean < 8.0, "{n} colours: {mean} candidates per cell");
         }
     }
