@@ -392,10 +392,14 @@ _COLOR_SYNTAX = re.compile(
 
 def _json_objects(text: str) -> Iterator[tuple[int, int]]:
     """Spans of balanced {...} outside quotes, outermost only."""
-    depth, start, quote = 0, 0, ""
+    depth, start, quote, escaped = 0, 0, "", False
     for i, char in enumerate(text):
         if quote:
-            if char == quote and text[i - 1] != "\\":
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
                 quote = ""
         elif char in "\"'" and depth:
             quote = char
