@@ -199,3 +199,29 @@ def test_inputs_are_not_modified(rng):
     vb.decode_semantic(picture, colors, return_distance=True)
     np.testing.assert_array_equal(picture, keep)
     np.testing.assert_array_equal(colors, keep_colors)
+
+
+def test_decoding_from_the_prompt_text_alone():
+    prompt = (
+        "Generate a semantic segmentation visualization image, using this color mapping: "
+        '{"cat": "red", "lock": "pink", "background": "yellow"}.'
+    )
+    mapping = vb.parse_mapping(prompt)
+    picture = np.array([[[250, 5, 5], [255, 190, 200], [250, 250, 5], [0, 0, 0]]], np.uint8)
+    # Yellow is the prompt's background: it gets ignore_index; black is now just far from all.
+    assert vb.decode_semantic(picture, mapping).tolist() == [[0, 1, 255, 0]]
+    assert vb.decode_semantic(picture, mapping, max_distance=60).tolist() == [[0, 1, 255, 255]]
+    referring = vb.parse_mapping(
+        "This image shows segmentation masks from the given image. The background is black "
+        "color. The game control device is represented by a solid yellow."
+    )
+    masks = vb.decode_referring(np.array([[[250, 250, 0], [5, 5, 5]]], np.uint8), referring)
+    assert masks.tolist() == [[[True, False]]]
+
+
+def test_colour_text_is_accepted_everywhere():
+    picture = np.array([[[0, 250, 0], [250, 0, 0]]], np.uint8)
+    assert vb.decode_semantic(picture, ["green", "#ff0000"]).tolist() == [[0, 1]]
+    assert vb.encode_semantic(np.array([[1]]), ["green", "RGB(1, 2, 3)"]).tolist() == [[[1, 2, 3]]]
+    with pytest.raises(InvalidArgumentError, match="could not read a colour from 'reddish'"):
+        vb.decode_semantic(picture, ["reddish"])

@@ -15,6 +15,16 @@ Example:
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .colors import (
+    COLOR_FORMATS,
+    NAMED_COLORS,
+    color_name,
+    delta_e,
+    distinct_palette,
+    format_color,
+    parse_color,
+    srgb_to_lab,
+)
 from .depth import (
     COLORMAPS,
     decode_depth,
@@ -27,6 +37,15 @@ from .depth import (
 from .errors import ImageReadError, InvalidArgumentError, InvalidTypeError, VisionBananaError
 from .io import read_image, write_image
 from .normals import decode_normals, encode_normals, to_opencv
+from .prompts import (
+    ColorMapping,
+    depth_prompt,
+    instance_prompt,
+    normals_prompt,
+    parse_mapping,
+    referring_prompt,
+    semantic_prompt,
+)
 from .resize import resize_depth, resize_labels, resize_normals
 from .segmentation import decode_referring, decode_semantic, encode_semantic
 
@@ -37,25 +56,40 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "COLORMAPS",
+    "COLOR_FORMATS",
+    "NAMED_COLORS",
+    "ColorMapping",
     "ImageReadError",
     "InvalidArgumentError",
     "InvalidTypeError",
     "VisionBananaError",
     "__version__",
+    "color_name",
     "decode_depth",
     "decode_normals",
     "decode_referring",
     "decode_semantic",
+    "delta_e",
+    "depth_prompt",
+    "distinct_palette",
     "encode_depth",
     "encode_normals",
     "encode_semantic",
+    "format_color",
+    "instance_prompt",
     "inverse_power_transform",
+    "normals_prompt",
+    "parse_color",
+    "parse_mapping",
     "power_transform",
     "project",
     "read_image",
+    "referring_prompt",
     "resize_depth",
     "resize_labels",
     "resize_normals",
+    "semantic_prompt",
+    "srgb_to_lab",
     "to_opencv",
     "walk",
     "write_image",

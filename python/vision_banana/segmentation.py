@@ -16,20 +16,22 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core
 from ._arrays import as_picture, check_number, check_unit_range, to_4d
+from .colors import parse_color
 from .errors import InvalidArgumentError, InvalidTypeError
+from .prompts import ColorMapping
 
 __all__ = ["decode_referring", "decode_semantic", "encode_semantic", "palette_colors"]
 
 #: A colour: (r, g, b) in 0-255, or colour text (read by `vision_banana.colors.parse_color`).
 Color = Sequence[float] | str
-Colors = Sequence[Color] | Mapping[str, Color] | ArrayLike
+#: Class colours in label order; a `ColorMapping` (from `parse_mapping`) also gives the background.
+Colors = Sequence[Color] | Mapping[str, Color] | ColorMapping | ArrayLike
 
 
 def _parse(color: Color, name: str) -> tuple[float, float, float]:
     if isinstance(color, str):
-        from .colors import parse_color
-
-        return tuple(float(v) for v in parse_color(color))  # type: ignore[return-value]
+        r, g, b = parse_color(color)
+        return (float(r), float(g), float(b))
     try:
         values = np.asarray(color, dtype=np.float64)
     except (TypeError, ValueError):
@@ -48,7 +50,9 @@ def palette_colors(colors: Colors, name: str = "colors") -> list[tuple[float, fl
         colors: a sequence of colours, a (K, 3) array, or a mapping {class name: colour} (label
             i is the i-th entry). Colours are (r, g, b) in 0-255 or colour text.
     """
-    if isinstance(colors, Mapping):
+    if isinstance(colors, ColorMapping):
+        items = list(colors.classes.values())
+    elif isinstance(colors, Mapping):
         items = list(colors.values())
     elif isinstance(colors, str):
         raise InvalidTypeError(f"{name} must be a sequence or a mapping of colours, got a string")
@@ -72,7 +76,7 @@ def decode_semantic(
     rgb: Any,
     colors: Colors,
     *,
-    background: Color | None = ...,
+    background: Color | Literal["prompt"] | None = ...,
     max_distance: float | None = ...,
     ignore_index: int = ...,
     return_distance: Literal[False] = ...,
@@ -82,7 +86,7 @@ def decode_semantic(
     rgb: Any,
     colors: Colors,
     *,
-    background: Color | None = ...,
+    background: Color | Literal["prompt"] | None = ...,
     max_distance: float | None = ...,
     ignore_index: int = ...,
     return_distance: Literal[True],
@@ -93,7 +97,7 @@ def decode_semantic(
     rgb: Any,
     colors: Colors,
     *,
-    background: Color | None = (0, 0, 0),
+    background: Color | Literal["prompt"] | None = "prompt",
     max_distance: float | None = None,
     ignore_index: int = 255,
     return_distance: bool = False,
@@ -102,11 +106,12 @@ def decode_semantic(
 
     Args:
         rgb: (H, W, C) or (N, H, W, C) picture, C = 3 or 4, uint8, uint16 or float in [0, 1].
-        colors: the class colours in label order: a sequence, a (K, 3) array, or a mapping
-            {class: colour} as in the prompt. Colours are (r, g, b) in 0-255 or colour text.
-        background: the colour of unlabelled regions (black unless the prompt names another).
-            When no class has exactly this colour, pixels nearest to it get ``ignore_index``.
-            None: no implicit background.
+        colors: the class colours in label order: a sequence, a (K, 3) array, a mapping
+            {class: colour}, or the `ColorMapping` that `parse_mapping` reads from the prompt.
+            Colours are (r, g, b) in 0-255 or colour text.
+        background: the colour of unlabelled regions (black unless the prompt names another;
+            by default a `ColorMapping`'s background). When no class has exactly this colour,
+            pixels nearest to it get ``ignore_index``. None: no implicit background.
         max_distance: pixels farther than this from every colour (RGB Euclidean distance in
             8-bit units, whatever the dtype) get ``ignore_index``.
         ignore_index: label of unlabelled pixels; must not be a class label (0..K-1).
@@ -125,6 +130,8 @@ def decode_semantic(
     palette = palette_colors(colors)
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
         raise InvalidTypeError(f"ignore_index must be an integer, got {ignore_index!r}")
+    if isinstance(background, str) and background == "prompt":
+        background = colors.background if isinstance(colors, ColorMapping) else (0, 0, 0)
     labels = list(range(len(palette)))
     classes = len(palette)
     if background is not None:
@@ -159,7 +166,7 @@ def decode_referring(
     rgb: Any,
     colors: Colors,
     *,
-    background: Color = (0, 0, 0),
+    background: Color | Literal["prompt"] = "prompt",
     max_distance: float | None = None,
 ) -> NDArray[np.bool_]:
     """A generated referring (or reasoning) segmentation picture to one mask per referent.
@@ -169,7 +176,8 @@ def decode_referring(
     Args:
         rgb: (H, W, C) or (N, H, W, C) picture.
         colors: one colour per referent (sequence, array or mapping {expression: colour}).
-        background: the background colour the prompt named (black by default).
+        background: the background colour the prompt named: by default a `ColorMapping`'s,
+            else black.
         max_distance: pixels farther than this (8-bit RGB units) from every colour belong to no
             referent.
 
