@@ -68,6 +68,15 @@ def palette_colors(colors: Colors, name: str = "colors") -> list[tuple[float, fl
         )
     if not items:
         raise InvalidArgumentError(f"{name} must hold at least one colour")
+    if not any(isinstance(c, str) for c in items):
+        # All numeric (the common case, and long for many classes): check them in one go.
+        try:
+            values = np.asarray(items, dtype=np.float64)
+        except (TypeError, ValueError):
+            values = None
+        if values is not None and values.ndim == 2 and values.shape[1] == 3:
+            if np.all((values >= 0) & (values <= 255)):
+                return [(r, g, b) for r, g, b in values.tolist()]
     return [_parse(c, f"{name}[{i}]") for i, c in enumerate(items)]
 
 

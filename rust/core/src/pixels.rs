@@ -18,14 +18,25 @@ pub trait PixelDecoder<T: Copy, D, E>: Sync {
 
     #[inline(always)]
     fn row<const C: usize>(&self, src: &[T], out: &mut [D], extra: Option<&mut [E]>) {
-        fill(
-            src.chunks_exact(C).map(|p| [p[0], p[1], p[2]]),
-            out,
-            extra,
-            #[inline(always)]
-            |p| self.pixel(p),
-        );
+        pixel_by_pixel::<C, _, _, _, _>(self, src, out, extra);
     }
+}
+
+/// The plain row loop: `decoder.pixel` on each pixel (what `row` does unless overridden).
+#[inline(always)]
+pub fn pixel_by_pixel<const C: usize, T: Copy, D, E, P: PixelDecoder<T, D, E> + ?Sized>(
+    decoder: &P,
+    src: &[T],
+    out: &mut [D],
+    extra: Option<&mut [E]>,
+) {
+    fill(
+        src.chunks_exact(C).map(|p| [p[0], p[1], p[2]]),
+        out,
+        extra,
+        #[inline(always)]
+        |p| decoder.pixel(p),
+    );
 }
 
 /// A per-pixel closure as a decoder.

@@ -12,6 +12,12 @@ pub trait PictureSample: Copy + Send + Sync + 'static {
     fn to_8bit(self) -> f64 {
         self.to_unit() * 255.0
     }
+
+    /// The samples as bytes when they are 8-bit, for decoders with a byte fast path.
+    #[inline(always)]
+    fn as_bytes(_values: &[Self]) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl PictureSample for u8 {
@@ -24,6 +30,11 @@ impl PictureSample for u8 {
     #[inline(always)]
     fn to_8bit(self) -> f64 {
         self as f64
+    }
+
+    #[inline(always)]
+    fn as_bytes(values: &[u8]) -> Option<&[u8]> {
+        Some(values)
     }
 }
 

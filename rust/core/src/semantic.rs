@@ -9,8 +9,9 @@
 use ndarray::ArrayView4;
 
 use crate::error::{Error, Result};
-use crate::pixels::{decode_rows, PixelDecoder};
+use crate::pixels::{decode_rows, pixel_by_pixel, PixelDecoder, BLOCK};
 use crate::samples::{LabelSample, PictureSample};
+use crate::simd;
 
 /// Cells per side of the finest grid is 2^GRID_LEVELS (8 units of an 8-bit channel per cell).
 const GRID_LEVELS: u32 = 5;
@@ -24,7 +25,7 @@ pub struct Palette {
     labels: Vec<u32>,
     /// Per finest cell: `index << 1 | 1` when a single colour can be nearest there (most
     /// cells), else `offset << 1` into `candidates`, which holds the count, then the indices.
-    cells: Vec<u32>,
+    cells: Box<[u32; CELLS * CELLS * CELLS]>,
     candidates: Vec<u32>,
 }
 
@@ -47,7 +48,10 @@ impl Palette {
         let mut palette = Palette {
             colours,
             labels,
-            cells: Vec::new(),
+            cells: vec![0; CELLS * CELLS * CELLS]
+                .into_boxed_slice()
+                .try_into()
+                .expect("CELLS^3 entries"),
             candidates: Vec::new(),
         };
         palette.build_grid();
@@ -62,32 +66,47 @@ impl Palette {
         self.colours.is_empty()
     }
 
-    /// Coarse to fine: each cell keeps the colours of its parent that are not strictly farther,
-    /// everywhere in the cell, than the parent colour nearest to the cell's centre.
+    /// Coarse to fine from the whole cube: each box keeps the colours of its parent that are not
+    /// strictly farther, everywhere in the box, than the parent colour nearest to the box's
+    /// centre. A box left with one colour is done: every finest cell inside takes it.
     fn build_grid(&mut self) {
         let all: Vec<u32> = (0..self.colours.len() as u32).collect();
-        let mut level_cells: Vec<Vec<u32>> = vec![all];
-        for level in 1..=GRID_LEVELS {
-            let side = 1usize << level;
-            let size = 256.0 / side as f64;
-            let mut next = vec![Vec::new(); side * side * side];
-            for (index, cell) in next.iter_mut().enumerate() {
-                let (i, j, k) = (index / (side * side), (index / side) % side, index % side);
-                let parent_side = side / 2;
-                let parent = (i / 2) * parent_side * parent_side + (j / 2) * parent_side + k / 2;
-                let lo = [i, j, k].map(|v| v as f64 * size);
-                *cell = self.prune(&level_cells[parent], lo, size);
+        self.fill_box([0; 3], CELLS, &all);
+    }
+
+    /// Fills the finest cells of the box at `lo` (in cells) of `side` cells a side.
+    fn fill_box(&mut self, lo: [usize; 3], side: usize, parent: &[u32]) {
+        let kept;
+        let candidates = if parent.len() == 1 {
+            parent
+        } else {
+            kept = self.prune(
+                parent,
+                lo.map(|v| v as f64 * CELL_SIZE),
+                side as f64 * CELL_SIZE,
+            );
+            &kept[..]
+        };
+        if candidates.len() > 1 && side > 1 {
+            let half = side / 2;
+            for child in 0..8 {
+                let offset = [0, 1, 2].map(|a| if child >> a & 1 == 1 { half } else { 0 });
+                self.fill_box([0, 1, 2].map(|a| lo[a] + offset[a]), half, candidates);
             }
-            level_cells = next;
+            return;
         }
-        self.cells = Vec::with_capacity(level_cells.len());
-        for cell in level_cells {
-            if let [single] = cell[..] {
-                self.cells.push(single << 1 | 1);
-            } else {
-                self.cells.push((self.candidates.len() as u32) << 1);
-                self.candidates.push(cell.len() as u32);
-                self.candidates.extend(cell);
+        let entry = if let [single] = candidates[..] {
+            single << 1 | 1
+        } else {
+            let offset = (self.candidates.len() as u32) << 1;
+            self.candidates.push(candidates.len() as u32);
+            self.candidates.extend_from_slice(candidates);
+            offset
+        };
+        for i in lo[0]..lo[0] + side {
+            for j in lo[1]..lo[1] + side {
+                let row = (i * CELLS + j) * CELLS;
+                self.cells[row + lo[2]..row + lo[2] + side].fill(entry);
             }
         }
     }
@@ -103,19 +122,21 @@ impl Palette {
             })
             .expect("cells are never empty");
         let d = self.colours[dominant as usize];
+        let d_norm2 = distance2(d, [0.0; 3]);
         parent
             .iter()
             .copied()
             .filter(|&c| {
-                // |p - c|^2 - |p - d|^2 is linear in p: if it is positive at every corner, c is
-                // strictly farther than d everywhere in the box and can never be chosen.
+                // |p - c|^2 - |p - d|^2 = |c|^2 - |d|^2 - 2 p.(c - d) is linear in p, so its
+                // minimum over the box is at the corner that maximises p.(c - d). If even that is
+                // positive, c is strictly farther than d everywhere in the box: never chosen.
                 let c = self.colours[c as usize];
-                (0..8).any(|corner| {
-                    let p =
-                        [0, 1, 2].map(|a| lo[a] + if corner >> a & 1 == 1 { size } else { 0.0 });
-                    let gap = distance2(p, c) - distance2(p, d);
-                    gap <= 1e-6 * (1.0 + distance2(p, d))
-                })
+                let mut gap = distance2(c, [0.0; 3]) - d_norm2;
+                for a in 0..3 {
+                    let step = c[a] - d[a];
+                    gap -= 2.0 * step * if step > 0.0 { lo[a] + size } else { lo[a] };
+                }
+                gap <= 1e-6 * (1.0 + d_norm2)
             })
             .collect()
     }
@@ -135,6 +156,12 @@ impl Palette {
             let index = (entry >> 1) as usize;
             return (index, distance2(self.colours[index], p));
         }
+        self.nearest_candidate(entry, p)
+    }
+
+    /// `nearest` in a cell with several candidates (`entry` is the cell's entry).
+    #[inline(always)]
+    fn nearest_candidate(&self, entry: u32, p: [f64; 3]) -> (usize, f64) {
         let offset = (entry >> 1) as usize;
         let count = self.candidates[offset] as usize;
         let candidates = &self.candidates[offset + 1..offset + 1 + count];
@@ -178,6 +205,44 @@ impl<T: PictureSample, L: LabelSample> PixelDecoder<T, L, f32> for NearestColour
             self.palette.label(index)
         };
         (L::from_u32(label), (d2.sqrt() / 255.0) as f32)
+    }
+
+    /// 8-bit pictures wanting labels only take a fast path: cell indices by integer arithmetic
+    /// for a block of pixels (vectorised), then the label of single-colour cells straight away.
+    #[inline(always)]
+    fn row<const C: usize>(&self, src: &[T], out: &mut [L], extra: Option<&mut [f32]>) {
+        match (T::as_bytes(src), extra, self.max_distance2.is_finite()) {
+            (Some(bytes), None, false) => simd::vectorised(
+                #[inline(always)]
+                || self.labels_of_bytes::<C, L>(bytes, out),
+            ),
+            (_, extra, _) => pixel_by_pixel::<C, _, _, _, _>(self, src, out, extra),
+        }
+    }
+}
+
+impl NearestColour<'_> {
+    #[inline(always)]
+    fn labels_of_bytes<const C: usize, L: LabelSample>(&self, bytes: &[u8], out: &mut [L]) {
+        let palette = self.palette;
+        let mut cells = [0u32; BLOCK];
+        for (src, out) in bytes.chunks(BLOCK * C).zip(out.chunks_mut(BLOCK)) {
+            let cells = &mut cells[..out.len()];
+            for (cell, p) in cells.iter_mut().zip(src.chunks_exact(C)) {
+                let [r, g, b] = [p[0], p[1], p[2]].map(|v| (v >> (8 - GRID_LEVELS)) as u32);
+                *cell = (r << (2 * GRID_LEVELS)) | (g << GRID_LEVELS) | b;
+            }
+            for ((o, &cell), p) in out.iter_mut().zip(cells.iter()).zip(src.chunks_exact(C)) {
+                let entry = palette.cells[cell as usize];
+                let index = if entry & 1 == 1 {
+                    (entry >> 1) as usize
+                } else {
+                    let colour = [p[0], p[1], p[2]].map(|v| v as f64);
+                    palette.nearest_candidate(entry, colour).0
+                };
+                *o = L::from_u32(palette.label(index));
+            }
+        }
     }
 }
 
