@@ -25,6 +25,13 @@ from .depth import (
     walk,
 )
 from .errors import ImageReadError, InvalidArgumentError, InvalidTypeError, VisionBananaError
+from .instances import (
+    Instance,
+    Instances,
+    encode_instances,
+    extract_instances,
+    extract_instances_batch,
+)
 from .io import read_image, write_image
 
 try:
@@ -35,12 +42,17 @@ except PackageNotFoundError:  # running from a source tree without installing
 __all__ = [
     "COLORMAPS",
     "ImageReadError",
+    "Instance",
+    "Instances",
     "InvalidArgumentError",
     "InvalidTypeError",
     "VisionBananaError",
     "__version__",
     "decode_depth",
     "encode_depth",
+    "encode_instances",
+    "extract_instances",
+    "extract_instances_batch",
     "inverse_power_transform",
     "power_transform",
     "project",
