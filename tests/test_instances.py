@@ -94,7 +94,7 @@ def blocky(seed, size=24):
     return np.clip(base[big] + noise, 0, 255).astype(np.uint8)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     connectivity=st.sampled_from([4, 8, 16]),
@@ -109,7 +109,7 @@ def test_matches_the_straightforward_implementation(seed, **params):
     found = vb.extract_instances(rgb, **params)
     np.testing.assert_array_equal(found.ids, expected_ids)
     assert len(found) == len(expected)
-    for inst, (color, box) in zip(found, expected):
+    for inst, (color, box) in zip(found, expected, strict=True):
         np.testing.assert_allclose(inst.color, color, rtol=1e-12)
         assert inst.area == (expected_ids == inst.id).sum()
         assert inst.bbox == (box[0], box[1], box[2] - box[0], box[3] - box[1])

@@ -63,11 +63,8 @@ fn arrays(py: Python<'_>, out: Extracted) -> Arrays<'_> {
             .expect("k rows")
     };
     let colors = table(&|i| i.color.to_vec(), 3);
-    let boxes = Array2::from_shape_vec(
-        (k, 4),
-        out.instances.iter().flat_map(|i| i.bbox).collect(),
-    )
-    .expect("k rows");
+    let boxes = Array2::from_shape_vec((k, 4), out.instances.iter().flat_map(|i| i.bbox).collect())
+        .expect("k rows");
     let areas: Array1<u64> = out.instances.iter().map(|i| i.area).collect();
     let scores: Array1<f64> = out.instances.iter().map(|i| i.score).collect();
     let ids = Array2::from_shape_vec((out.height, out.width), out.ids).expect("H * W ids");

@@ -93,7 +93,12 @@ impl Component {
 
     fn union_bbox(&self, other: &Component) -> [u32; 4] {
         let (a, b) = (self.bbox, other.bbox);
-        [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+        [
+            a[0].min(b[0]),
+            a[1].min(b[1]),
+            a[2].max(b[2]),
+            a[3].max(b[3]),
+        ]
     }
 
     fn bbox_area(bbox: [u32; 4]) -> f64 {
@@ -167,34 +172,14 @@ impl<P: Colour> Padded<P> {
     /// All five stages, then the id map and the instances.
     pub fn extract(mut self, params: &Params) -> Extracted {
         self.mark_background(params);
-        let s = self.stride as isize;
+        // Rows a run reaches (dy, extra columns on each side): 16 = the 8 neighbours plus the
+        // knight moves, which reach 2 columns on the next row and 1 column two rows away.
         let mut components = match params.connectivity {
-            4 => self.flood([-s, -1, 1, s], params.tau),
-            8 => self.flood([-s - 1, -s, -s + 1, -1, 1, s - 1, s, s + 1], params.tau),
-            // The 8 neighbours and the 8 knight moves.
-            _ => self.flood(
-                [
-                    -2 * s - 1,
-                    -2 * s + 1,
-                    -s - 2,
-                    -s - 1,
-                    -s,
-                    -s + 1,
-                    -s + 2,
-                    -1,
-                    1,
-                    s - 2,
-                    s - 1,
-                    s,
-                    s + 1,
-                    s + 2,
-                    2 * s - 1,
-                    2 * s + 1,
-                ],
-                params.tau,
-            ),
+            4 => self.flood(&[(-1, 0), (1, 0)], params.tau),
+            8 => self.flood(&[(-1, 1), (1, 1)], params.tau),
+            _ => self.flood(&[(-2, 1), (-1, 2), (1, 2), (2, 1)], params.tau),
         };
-        self.erode_and_box(&mut components);
+        self.erode(&mut components);
         let min_area = params.min_area_fraction * (self.height * self.width) as f64;
         let survivors: Vec<usize> = (0..components.len())
             .filter(|&i| {
@@ -230,7 +215,10 @@ impl<P: Colour> Padded<P> {
         for y in 0..self.height {
             let start = self.start(y);
             let range = start..start + self.width;
-            for (l, c) in self.labels[range.clone()].iter_mut().zip(&self.colors[range]) {
+            for (l, c) in self.labels[range.clone()]
+                .iter_mut()
+                .zip(&self.colors[range])
+            {
                 *l = if distance2(c.rgb(), params.background) < tau2 {
                     BLOCKED
                 } else {
@@ -240,43 +228,79 @@ impl<P: Colour> Padded<P> {
         }
     }
 
-    /// Stage 2: one seeded flood fill per free pixel in raster order.
-    fn flood<const N: usize>(&mut self, offsets: [isize; N], tau: f64) -> Vec<Component> {
+    /// Stage 2: one seeded flood fill per free pixel in raster order, run by run: a run of
+    /// joining pixels is labelled whole, then the rows it reaches are scanned for more.
+    fn flood(&mut self, reach: &[(isize, usize)], tau: f64) -> Vec<Component> {
         let threshold = P::threshold(tau * tau);
+        let stride = self.stride;
         let mut components = Vec::new();
-        let mut stack: Vec<usize> = Vec::new();
+        // (first pixel, last pixel, row) of runs whose neighbour rows are still to scan.
+        let mut stack: Vec<(usize, usize, u32)> = Vec::new();
         let (colors, labels) = (&self.colors, &mut self.labels);
         for y in 0..self.height {
-            let start = (y + PAD) * self.stride + PAD;
+            let start = (y + PAD) * stride + PAD;
             for p in start..start + self.width {
                 if labels[p] != 0 {
                     continue;
                 }
                 let label = components.len() as u32 + 1;
                 let seed = colors[p];
-                labels[p] = label;
-                stack.push(p);
-                let mut component = Component::new();
-                while let Some(q) = stack.pop() {
-                    component.add(colors[q].rgb());
-                    for o in offsets {
-                        // The frame is blocked, so a neighbour is always inside the arrays.
-                        let n = q.wrapping_add_signed(o);
-                        if labels[n] == 0 && colors[n].d2(seed) < threshold {
-                            labels[n] = label;
-                            stack.push(n);
+                let joins =
+                    |labels: &[u32], q: usize| labels[q] == 0 && colors[q].d2(seed) < threshold;
+                let mut c = Component::new();
+                let run = |labels: &mut [u32], q: usize, y: u32, c: &mut Component| {
+                    let (mut a, mut b) = (q, q);
+                    while joins(labels, a - 1) {
+                        a -= 1;
+                    }
+                    while joins(labels, b + 1) {
+                        b += 1;
+                    }
+                    for (l, color) in labels[a..=b].iter_mut().zip(&colors[a..=b]) {
+                        *l = label;
+                        c.add(color.rgb());
+                    }
+                    let row = (y as usize + PAD) * stride + PAD;
+                    let (x0, x1) = ((a - row) as u32, (b - row) as u32 + 1);
+                    c.bbox = [
+                        c.bbox[0].min(x0),
+                        c.bbox[1].min(y),
+                        c.bbox[2].max(x1),
+                        c.bbox[3].max(y + 1),
+                    ];
+                    (a, b, y)
+                };
+                stack.push(run(labels, p, y as u32, &mut c));
+                while let Some((a, b, y)) = stack.pop() {
+                    for &(dy, slack) in reach {
+                        // The frame is 2 pixels wide and blocked: every index stays inside, and
+                        // no run leaves the picture.
+                        let shift = dy * stride as isize;
+                        let mut q = (a - slack).wrapping_add_signed(shift);
+                        let end = (b + slack).wrapping_add_signed(shift);
+                        let ny = (y as isize + dy) as u32;
+                        // Two rows away only knight moves reach: a one-pixel run does not reach
+                        // the pixel straight below or above it.
+                        let skip = (dy.abs() == 2 && a == b).then(|| a.wrapping_add_signed(shift));
+                        while q <= end {
+                            if skip != Some(q) && joins(labels, q) {
+                                let found = run(labels, q, ny, &mut c);
+                                q = found.1 + 2;
+                                stack.push(found);
+                            } else {
+                                q += 1;
+                            }
                         }
                     }
                 }
-                components.push(component);
+                components.push(c);
             }
         }
         components
     }
 
-    /// Stages 3-4's measurements: bounding boxes, and the pixels whose 3x3 neighbourhood lies in
-    /// their own component (outside the picture counts as outside every component).
-    fn erode_and_box(&self, components: &mut [Component]) {
+    /// Stage 4's measurement: the pixels whose 3x3 neighbourhood lies in their own component (outside the picture counts as outside every component).
+    fn erode(&self, components: &mut [Component]) {
         let (s, labels) = (self.stride, &self.labels);
         for y in 0..self.height {
             let start = self.start(y);
@@ -287,13 +311,6 @@ impl<P: Colour> Padded<P> {
                     continue;
                 }
                 let c = &mut components[l as usize - 1];
-                let (x, y) = (x as u32, y as u32);
-                c.bbox = [
-                    c.bbox[0].min(x),
-                    c.bbox[1].min(y),
-                    c.bbox[2].max(x + 1),
-                    c.bbox[3].max(y + 1),
-                ];
                 let same = |q: usize| (labels[q] == l) as u8;
                 let inner = same(p - s - 1)
                     & same(p - s)

@@ -64,10 +64,7 @@ impl Params {
         if ![4, 8, 16].contains(&self.connectivity) {
             return Err(Error::new(
                 "connectivity",
-                format!(
-                    "connectivity must be 4, 8 or 16, got {}",
-                    self.connectivity
-                ),
+                format!("connectivity must be 4, 8 or 16, got {}", self.connectivity),
             ));
         }
         if let Some(c) = self.background.iter().find(|c| !c.is_finite()) {

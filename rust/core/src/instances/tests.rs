@@ -113,7 +113,11 @@ fn connectivity_decides_what_touches() {
 
 #[test]
 fn other_dtypes_give_the_same_instances() {
-    let a = picture(30, 30, &[(3, 3, 20, 20, [180, 40, 7]), (22, 2, 29, 28, [9, 9, 220])]);
+    let a = picture(
+        30,
+        30,
+        &[(3, 3, 20, 20, [180, 40, 7]), (22, 2, 29, 28, [9, 9, 220])],
+    );
     let base = run(&a, Params::default());
     let wide = a.mapv(|v| v as u16 * 257);
     let unit = a.mapv(|v| v as f32 / 255.0);
