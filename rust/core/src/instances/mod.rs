@@ -84,7 +84,7 @@ impl Params {
                 ));
             }
         }
-        if !(self.merge_bbox_ratio >= 0.0) {
+        if self.merge_bbox_ratio.is_nan() || self.merge_bbox_ratio < 0.0 {
             return Err(Error::new(
                 "merge_bbox_ratio",
                 format!(

@@ -52,8 +52,10 @@ fn occluded_halves_merge_and_specks_halos_go() {
             (40, 5, 41, 45, [90, 90, 90]),
         ],
     );
-    let mut params = Params::default();
-    params.min_area_fraction = 2.0 / 3600.0;
+    let params = Params {
+        min_area_fraction: 2.0 / 3600.0,
+        ..Params::default()
+    };
     let out = run(&a, params);
     assert_eq!(out.instances.len(), 1, "{:?}", out.instances);
     assert_eq!(out.instances[0].area, 400 + 440);
@@ -72,10 +74,12 @@ fn the_seed_colour_decides_not_the_neighbour() {
             a[[y, x, 0]] = 100 + 5 * x as u8;
         }
     }
-    let mut params = Params::default();
-    params.min_area_fraction = 0.0;
-    params.erosion_keep = 0.0;
-    params.merge_bbox_ratio = 0.0;
+    let params = Params {
+        min_area_fraction: 0.0,
+        erosion_keep: 0.0,
+        merge_bbox_ratio: 0.0,
+        ..Params::default()
+    };
     let out = run(&a, params);
     assert_eq!(out.instances.len(), 4);
     for y in 0..10 {
@@ -97,10 +101,12 @@ fn connectivity_decides_what_touches() {
             (6, 6, 7, 7, [0, 200, 0]),
         ],
     );
-    let mut params = Params::default();
-    params.min_area_fraction = 0.0;
-    params.erosion_keep = 0.0;
-    params.merge_bbox_ratio = 0.0;
+    let mut params = Params {
+        min_area_fraction: 0.0,
+        erosion_keep: 0.0,
+        merge_bbox_ratio: 0.0,
+        ..Params::default()
+    };
     let counts: Vec<usize> = [4, 8, 16]
         .iter()
         .map(|&c| {
