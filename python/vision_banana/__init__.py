@@ -35,6 +35,13 @@ from .depth import (
     walk,
 )
 from .errors import ImageReadError, InvalidArgumentError, InvalidTypeError, VisionBananaError
+from .instances import (
+    Instance,
+    Instances,
+    encode_instances,
+    extract_instances,
+    extract_instances_batch,
+)
 from .io import read_image, write_image
 from .normals import decode_normals, encode_normals, to_opencv
 from .prompts import (
@@ -60,6 +67,8 @@ __all__ = [
     "NAMED_COLORS",
     "ColorMapping",
     "ImageReadError",
+    "Instance",
+    "Instances",
     "InvalidArgumentError",
     "InvalidTypeError",
     "VisionBananaError",
@@ -73,8 +82,11 @@ __all__ = [
     "depth_prompt",
     "distinct_palette",
     "encode_depth",
+    "encode_instances",
     "encode_normals",
     "encode_semantic",
+    "extract_instances",
+    "extract_instances_batch",
     "format_color",
     "instance_prompt",
     "inverse_power_transform",

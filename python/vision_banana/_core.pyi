@@ -49,3 +49,18 @@ def decode_semantic(
     wide: bool,
     return_distance: bool,
 ) -> tuple[NDArray[np.unsignedinteger], NDArray[np.float32] | None]: ...
+
+_InstanceParams = tuple[list[float], float, int, float, float, float]
+_InstanceArrays = tuple[
+    NDArray[np.uint32],
+    NDArray[np.float64],
+    NDArray[np.uint64],
+    NDArray[np.uint32],
+    NDArray[np.float64],
+]
+
+def extract_instances(rgb: NDArray[np.generic], params: _InstanceParams) -> _InstanceArrays: ...
+def extract_instances_batch(
+    pictures: list[NDArray[np.generic]], params: _InstanceParams
+) -> list[_InstanceArrays]: ...
+def coco_rle(ids: NDArray[np.uint32], count: int) -> list[str]: ...

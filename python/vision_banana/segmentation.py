@@ -74,9 +74,9 @@ def palette_colors(colors: Colors, name: str = "colors") -> list[tuple[float, fl
             values = np.asarray(items, dtype=np.float64)
         except (TypeError, ValueError):
             values = None
-        if values is not None and values.ndim == 2 and values.shape[1] == 3:
-            if np.all((values >= 0) & (values <= 255)):
-                return [(r, g, b) for r, g, b in values.tolist()]
+        in_range = values is not None and values.ndim == 2 and values.shape[1] == 3
+        if in_range and np.all((values >= 0) & (values <= 255)):
+            return [(r, g, b) for r, g, b in values.tolist()]
     return [_parse(c, f"{name}[{i}]") for i, c in enumerate(items)]
 
 

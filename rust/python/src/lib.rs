@@ -11,11 +11,13 @@ mod depth;
 mod errors;
 mod normals;
 mod semantic;
+mod instances;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     depth::register(m)?;
     normals::register(m)?;
     semantic::register(m)?;
+    instances::register(m)?;
     Ok(())
 }
