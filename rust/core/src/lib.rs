@@ -6,6 +6,7 @@
 pub mod colormap;
 pub mod depth;
 pub mod error;
+pub mod metrics;
 pub mod rows;
 mod simd;
 pub mod transform;
