@@ -107,9 +107,9 @@ fn project<'py>(
 }
 
 /// Defects as (count, first flat index or None, first value or None).
-type DefectReport = (u64, Option<usize>, Option<f64>);
+pub(crate) type DefectReport = (u64, Option<usize>, Option<f64>);
 
-fn report(defects: Defects) -> DefectReport {
+pub(crate) fn report(defects: Defects) -> DefectReport {
     (
         defects.count,
         defects.first.map(|f| f.0),

@@ -8,9 +8,11 @@ use pyo3::prelude::*;
 
 mod depth;
 mod errors;
+mod metrics;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     depth::register(m)?;
+    metrics::register(m)?;
     Ok(())
 }
