@@ -25,6 +25,7 @@ from vision_banana.metrics import (
 )
 
 RNG = np.random.default_rng(0)
+THRESHOLD_KEYS = ("a5", "a7_5", "a11_25", "a22_5", "a30")
 
 # ---------------------------------------------------------------------------------------------
 # Reference implementations
@@ -33,7 +34,7 @@ RNG = np.random.default_rng(0)
 def ref_semantic(preds, gts, n, ignore=255):
     """mmsegmentation's intersect_and_union, summed over the dataset."""
     inter, union, label = np.zeros(n), np.zeros(n), np.zeros(n)
-    for p, g in zip(preds, gts):
+    for p, g in zip(preds, gts, strict=False):
         keep = g != ignore
         p, g = p[keep].astype(np.int64), g[keep].astype(np.int64)
         hit = p[p == g]
@@ -84,7 +85,9 @@ def ref_normal_summary(e):
         "rmse": np.sqrt(np.mean(e**2)),
         **{
             k: 100 * np.mean(e < t)
-            for k, t in zip(("a5", "a7_5", "a11_25", "a22_5", "a30"), (5, 7.5, 11.25, 22.5, 30))
+            for k, t in zip(
+                ("a5", "a7_5", "a11_25", "a22_5", "a30"), (5, 7.5, 11.25, 22.5, 30), strict=False
+            )
         },
     }
 
@@ -142,10 +145,11 @@ def test_semantic_matches_mmseg(dtype):
     gts[0, :10] = 255
     preds[1, :5] = 9  # outside the classes: wrong everywhere
     metric = SemanticMetric(7)
-    for p, g in zip(preds, gts):
+    for p, g in zip(preds, gts, strict=False):
         metric.update(p, g)
     ours, want = metric.compute(), ref_semantic(preds, gts, 7)
-    assert np.isnan(ours["iou"][6]) and ours["iou"][5] == 0  # absent / only predicted
+    assert np.isnan(ours["iou"][6])
+    assert ours["iou"][5] == 0
     assert_dicts_close(ours, want, rtol=1e-12)
 
 
@@ -160,12 +164,15 @@ def test_semantic_batch_noncontiguous_and_valid_mask():
 
 def test_semantic_edge_cases():
     all_ignored = semantic_metrics(np.zeros((4, 4), np.uint8), np.full((4, 4), 255, np.uint8), 3)
-    assert np.isnan(all_ignored["miou"]) and np.isnan(all_ignored["pixel_accuracy"])
+    assert np.isnan(all_ignored["miou"])
+    assert np.isnan(all_ignored["pixel_accuracy"])
     assert np.isnan(all_ignored["iou"]).all()
     single = semantic_metrics(np.zeros((4, 4), np.int64), np.zeros((4, 4), np.int64), 1)
-    assert single["miou"] == 1.0 and single["pixel_accuracy"] == 1.0
+    assert single["miou"] == 1.0
+    assert single["pixel_accuracy"] == 1.0
     mixed = semantic_metrics(np.zeros((2, 2), np.uint8), np.zeros((2, 2), np.int32), 2)
-    assert mixed["miou"] == 1.0 and np.isnan(mixed["iou"][1])
+    assert mixed["miou"] == 1.0
+    assert np.isnan(mixed["iou"][1])
 
 
 def test_semantic_refuses_bad_input():
@@ -197,10 +204,10 @@ def test_referring_matches_lisa():
     preds[0], gts[0] = False, False  # empty union: IoU 1
     ours = ReferringMetric()
     ours.update(preds[:3], gts[:3])
-    for p, g in zip(preds[3:], gts[3:]):
+    for p, g in zip(preds[3:], gts[3:], strict=False):
         ours.update(p.astype(np.uint8), g)
-    inter = np.array([(p & g).sum() for p, g in zip(preds, gts)])
-    union = np.array([(p | g).sum() for p, g in zip(preds, gts)])
+    inter = np.array([(p & g).sum() for p, g in zip(preds, gts, strict=False)])
+    union = np.array([(p | g).sum() for p, g in zip(preds, gts, strict=False)])
     giou = np.mean(np.where(union > 0, inter / np.maximum(union, 1), 1.0))
     assert_dicts_close(ours.compute(), {"ciou": inter.sum() / union.sum(), "giou": giou})
 
@@ -264,7 +271,8 @@ def test_instance_edge_cases():
     empty = np.zeros((0, 4, 4), bool)
     m = InstanceMetric()
     m.update(empty, empty)
-    assert np.isnan(m.compute()["pmf1"]) and m.compute()["il_mcc"] == 0.0
+    assert np.isnan(m.compute()["pmf1"])
+    assert m.compute()["il_mcc"] == 0.0
     one = np.ones((1, 4, 4), bool)
     m.update(empty, one)  # missed: FN at every threshold
     assert m.compute()["pmf1"] == 0.0
@@ -290,7 +298,7 @@ def depth_pair(shape, rng):
 def test_depth_matches_zoedepth(max_depth):
     preds, gts = depth_pair((3, 60, 70), RNG)
     hi = np.inf if max_depth is None else max_depth
-    want_images = [ref_depth(p, g, 1e-3, hi) for p, g in zip(preds, gts)]
+    want_images = [ref_depth(p, g, 1e-3, hi) for p, g in zip(preds, gts, strict=False)]
     per_image = {k: np.mean([w[k] for w in want_images]) for k in want_images[0]}
     metric = DepthMetric(max_depth=max_depth)
     metric.update(preds, gts)
@@ -324,7 +332,8 @@ def test_depth_edge_cases_and_errors():
     assert np.isnan(depth_metrics(zero, zero)["abs_rel"])  # zero-depth ground truth excluded
     m = DepthMetric()
     m.update(np.ones((2, 4, 4)), np.stack([np.ones((4, 4)), np.zeros((4, 4))]))
-    assert m.images == 1 and m.compute()["delta1"] == 1.0
+    assert m.images == 1
+    assert m.compute()["delta1"] == 1.0
     with pytest.raises(InvalidArgumentError, match="min_depth must be above 0"):
         DepthMetric(min_depth=0)
     with pytest.raises(InvalidArgumentError, match="max_depth must be above min_depth"):
@@ -354,7 +363,7 @@ def test_normals_match_dsine_and_marigold():
     metric = NormalMetric()
     metric.update(preds[:1], gts[:1])
     metric.update(preds[1:], gts[1:])
-    errors = [ref_normal_errors(p, g) for p, g in zip(preds, gts)]
+    errors = [ref_normal_errors(p, g) for p, g in zip(preds, gts, strict=False)]
     pooled = ref_normal_summary(np.concatenate(errors))
     ours = metric.compute()
     assert abs(ours.pop("median") - pooled.pop("median")) < 1e-3

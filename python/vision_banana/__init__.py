@@ -26,6 +26,18 @@ from .depth import (
 )
 from .errors import ImageReadError, InvalidArgumentError, InvalidTypeError, VisionBananaError
 from .io import read_image, write_image
+from .metrics import (
+    DepthMetric,
+    InstanceMetric,
+    NormalMetric,
+    ReferringMetric,
+    SemanticMetric,
+    depth_metrics,
+    mask_iou,
+    normal_metrics,
+    referring_metrics,
+    semantic_metrics,
+)
 
 try:
     __version__ = version("vision-banana")
@@ -34,17 +46,27 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "COLORMAPS",
+    "DepthMetric",
     "ImageReadError",
+    "InstanceMetric",
     "InvalidArgumentError",
     "InvalidTypeError",
+    "NormalMetric",
+    "ReferringMetric",
+    "SemanticMetric",
     "VisionBananaError",
     "__version__",
     "decode_depth",
+    "depth_metrics",
     "encode_depth",
     "inverse_power_transform",
+    "mask_iou",
+    "normal_metrics",
     "power_transform",
     "project",
     "read_image",
+    "referring_metrics",
+    "semantic_metrics",
     "walk",
     "write_image",
 ]

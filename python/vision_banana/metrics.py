@@ -379,7 +379,7 @@ class InstanceMetric(_Accumulator):
                     "gt must be a sequence of the same length as pred when pred is a batch"
                 )
             valids = [None] * len(pred) if valid is None else valid
-            for p, g, v in zip(pred, gt, valids):
+            for p, g, v in zip(pred, gt, valids, strict=False):
                 self.update(p, g, v)
             return
         pred, gt = _masks(pred, "pred"), _masks(gt, "gt")
@@ -459,7 +459,7 @@ def _depth_from_sums(s: np.ndarray) -> dict[str, float]:
         s[..., 9] / c / math.log(10),
         np.sqrt(np.maximum(mean_d2 - mean_d**2, 0.0)) * 100,
     )
-    return dict(zip(_DEPTH_KEYS, values))
+    return dict(zip(_DEPTH_KEYS, values, strict=False))
 
 
 class DepthMetric(_Accumulator):
@@ -524,7 +524,9 @@ class DepthMetric(_Accumulator):
             mask = (gt3 > self.min_depth) & (gt3 < top)
             if valid3 is not None:
                 mask &= valid3
-            pred3 = np.stack([_align(*x, self.alignment) for x in zip(pred3, gt3, mask)])
+            pred3 = np.stack(
+                [_align(*x, self.alignment) for x in zip(pred3, gt3, mask, strict=False)]
+            )
         sums = _core.depth_sums(pred3, gt3, valid3, self.min_depth, top)
         self.pooled += sums.sum(axis=0)
         sums = sums[sums[:, 0] > 0]
@@ -539,7 +541,9 @@ class DepthMetric(_Accumulator):
             return {k: float(v) for k, v in _depth_from_sums(self.pooled).items()}
         if not self.images:
             return dict.fromkeys(_DEPTH_KEYS, math.nan)
-        return {k: float(v / self.images) for k, v in zip(_DEPTH_KEYS, self.image_sums)}
+        return {
+            k: float(v / self.images) for k, v in zip(_DEPTH_KEYS, self.image_sums, strict=False)
+        }
 
 
 def depth_metrics(pred: Any, gt: Any, valid: Any = None, **options: Any) -> dict[str, float]:
@@ -619,13 +623,16 @@ class NormalMetric(_Accumulator):
         if averaging == "image":
             if not self.images:
                 return dict.fromkeys(_NORMAL_KEYS, math.nan)
-            return {k: float(v / self.images) for k, v in zip(_NORMAL_KEYS, self.image_sums)}
+            return {
+                k: float(v / self.images)
+                for k, v in zip(_NORMAL_KEYS, self.image_sums, strict=False)
+            }
         c = self.pooled[0]
         if not c:
             return dict.fromkeys(_NORMAL_KEYS, math.nan)
         values = [self.pooled[1] / c, self._pooled_median(), math.sqrt(self.pooled[2] / c)]
         values += [100 * self.pooled[3 + i] / c for i in range(len(_NORMAL_THRESHOLDS))]
-        return {k: float(v) for k, v in zip(_NORMAL_KEYS, values)}
+        return {k: float(v) for k, v in zip(_NORMAL_KEYS, values, strict=False)}
 
 
 def normal_metrics(pred: Any, gt: Any, valid: Any = None, **options: Any) -> dict[str, float]:
