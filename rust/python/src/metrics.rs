@@ -3,8 +3,8 @@
 
 use ndarray::Array2;
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2, PyReadonlyArray3,
-    PyReadonlyArray4, PyReadwriteArray1,
+    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2, PyReadonlyArray3, PyReadonlyArray4,
+    PyReadwriteArray1,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyAny;

@@ -42,7 +42,7 @@ pub fn sums<T: Real>(
             format!("min_depth must be a positive finite number, got {min_depth}"),
         ));
     }
-    if !(max_depth > min_depth) {
+    if max_depth.partial_cmp(&min_depth) != Some(std::cmp::Ordering::Greater) {
         return Err(Error::new(
             "max_depth",
             format!("max_depth must be above min_depth ({min_depth}), got {max_depth}"),

@@ -118,7 +118,8 @@ fn row_errors<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 8
             let gn = gx * gx + gy * gy + gz * gz;
             let keep = v[l] & (gn > 0.0) & (gn < f64::INFINITY);
             let pn = px * px + py * py + pz * pz;
-            // f64::max and min drop a NaN: a NaN cosine becomes -1 (180 degrees).
+            // f64::max and min drop a NaN: a NaN cosine becomes -1 (180 degrees); clamp would keep it.
+            #[allow(clippy::manual_clamp)]
             let cos = ((px * gx + py * gy + pz * gz) / (pn * gn).sqrt())
                 .max(-1.0)
                 .min(1.0);
