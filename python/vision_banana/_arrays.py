@@ -156,12 +156,12 @@ def is_numeric_seq(value: Any) -> bool:
         return False
 
 
-def as_float_array(values: Any, name: str, hint: str = "") -> np.ndarray:
+def as_float_array(values: Any, name: str, unit: str = "", advice: str = "") -> np.ndarray:
     """A float32 or float64 array (lists become float64; wider floats are cast to float64).
-    `hint` completes the error message, e.g. the unit the values are in."""
+    `unit` and `advice` complete the error message."""
     array = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=np.float64)
     if array.dtype.kind != "f" or array.dtype.itemsize < 4:
         raise InvalidTypeError(
-            f"{name} must be a float32 or float64 array{hint}, got {array.dtype}"
+            f"{name} must be a float32 or float64 array{unit}, got {array.dtype}{advice}"
         )
     return native(array.astype(np.float64, copy=False) if array.dtype.itemsize > 8 else array)

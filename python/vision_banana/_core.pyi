@@ -64,3 +64,32 @@ def extract_instances_batch(
     pictures: list[NDArray[np.generic]], params: _InstanceParams
 ) -> list[_InstanceArrays]: ...
 def coco_rle(ids: NDArray[np.uint32], count: int) -> list[str]: ...
+
+# Metrics (vision_banana.metrics): per-image sums and counts.
+def confusion_matrix(
+    pred: NDArray[np.integer],
+    gt: NDArray[np.integer],
+    valid: NDArray[np.bool_] | None,
+    num_classes: int,
+    ignore_index: int,
+) -> tuple[NDArray[np.int64], _Defects]: ...
+def intersection_union(
+    pred: NDArray[np.uint8], gt: NDArray[np.uint8], valid: NDArray[np.bool_] | None
+) -> NDArray[np.int64]: ...
+def depth_sums(
+    pred: NDArray[np.floating],
+    gt: NDArray[np.floating],
+    valid: NDArray[np.bool_] | None,
+    min_depth: float,
+    max_depth: float,
+) -> NDArray[np.float64]: ...
+def normal_errors(
+    pred: NDArray[np.floating],
+    gt: NDArray[np.floating],
+    valid: NDArray[np.bool_] | None,
+    histogram: NDArray[np.int64],
+) -> NDArray[np.float64]: ...
+def mask_iou(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.float64]: ...
+def max_weight_matching(
+    weights: NDArray[np.float64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]: ...

@@ -172,7 +172,7 @@ def encode_depth(
                 [255,   0,   0]]], dtype=uint8)
     """
     values = as_float_array(
-        depth, "depth", " of metres (convert integer depth first, e.g. millimetres / 1000)"
+        depth, "depth", " of metres", " (convert integer depth first, e.g. millimetres / 1000)"
     )
     if values.ndim not in (2, 3):
         raise InvalidArgumentError(f"depth must have shape (H, W) or (N, H, W), got {values.shape}")

@@ -7,6 +7,7 @@ pub mod colormap;
 pub mod depth;
 pub mod error;
 pub mod instances;
+pub mod metrics;
 pub mod normals;
 pub mod pixels;
 pub mod rows;

@@ -9,9 +9,10 @@ use pyo3::prelude::*;
 mod arrays;
 mod depth;
 mod errors;
+mod instances;
+mod metrics;
 mod normals;
 mod semantic;
-mod instances;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -19,5 +20,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     normals::register(m)?;
     semantic::register(m)?;
     instances::register(m)?;
+    metrics::register(m)?;
     Ok(())
 }

@@ -1,0 +1,143 @@
+//! Benchmark metrics (SPEC.md section 7): the per-image heavy work of each metric, reduced to a few
+//! sums or counts that the Python accumulators add up over a dataset.
+//!
+//! - [`labels`]: the semantic confusion matrix and the intersections / unions of binary masks.
+//! - [`depth`]: the sums behind the standard metric-depth errors.
+//! - [`normals`]: angular errors of surface normals, their sums and histogram.
+//! - [`masks`]: the IoU matrix of two sets of masks, and optimal one-to-one matching.
+
+pub mod depth;
+mod fastmath;
+pub mod labels;
+pub mod masks;
+pub mod normals;
+
+use std::borrow::Cow;
+
+use ndarray::{ArrayView3, ArrayView4, Axis};
+use rayon::prelude::*;
+
+use crate::rows::PARALLEL_MIN_PIXELS;
+
+/// Pixels per parallel task: big enough to amortise each task's accumulator.
+const TASK_PIXELS: usize = 1 << 15;
+
+/// Folds `rows` rows of `pixels_per_row` pixels into accumulators (one per task, on all cores once
+/// the work is large enough), merged at the end.
+pub(crate) fn fold_rows<A, I, F, M>(
+    rows: usize,
+    pixels_per_row: usize,
+    init: I,
+    fold: F,
+    merge: M,
+) -> A
+where
+    A: Send,
+    I: Fn() -> A + Sync + Send,
+    F: Fn(&mut A, usize) + Sync + Send,
+    M: Fn(A, A) -> A + Sync + Send,
+{
+    if rows * pixels_per_row < PARALLEL_MIN_PIXELS {
+        let mut acc = init();
+        (0..rows).for_each(|r| fold(&mut acc, r));
+        return acc;
+    }
+    let rows_per_task = (TASK_PIXELS / pixels_per_row.max(1)).max(1);
+    (0..rows)
+        .into_par_iter()
+        .with_min_len(rows_per_task)
+        .fold(&init, |mut acc, r| {
+            fold(&mut acc, r);
+            acc
+        })
+        .reduce(&init, &merge)
+}
+
+/// As [`fold_rows`], each row also getting its `out_per_row` values of `out`.
+pub(crate) fn fold_rows_into<O, A, I, F, M>(
+    rows: usize,
+    out_per_row: usize,
+    out: &mut [O],
+    init: I,
+    fold: F,
+    merge: M,
+) -> A
+where
+    O: Send,
+    A: Send,
+    I: Fn() -> A + Sync + Send,
+    F: Fn(&mut A, usize, &mut [O]) + Sync + Send,
+    M: Fn(A, A) -> A + Sync + Send,
+{
+    let task = |first_row: usize, out: &mut [O]| {
+        let mut acc = init();
+        for (i, out_row) in out.chunks_mut(out_per_row.max(1)).enumerate() {
+            fold(&mut acc, first_row + i, out_row);
+        }
+        acc
+    };
+    if rows * out_per_row < PARALLEL_MIN_PIXELS {
+        return task(0, out);
+    }
+    let rows_per_task = (TASK_PIXELS / out_per_row).max(1);
+    out.par_chunks_mut(out_per_row * rows_per_task)
+        .enumerate()
+        .map(|(t, out)| task(t * rows_per_task, out))
+        .reduce(&init, &merge)
+}
+
+/// Row `r` (counting over all images) of an (N, H, W) stack as a slice: borrowed when the row is
+/// contiguous, copied otherwise.
+pub(crate) fn row<'a, T: Copy>(view: ArrayView3<'a, T>, r: usize) -> Cow<'a, [T]> {
+    let h = view.dim().1;
+    let line = view
+        .index_axis_move(Axis(0), r / h)
+        .index_axis_move(Axis(0), r % h);
+    match line.to_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(line.iter().copied().collect()),
+    }
+}
+
+/// Row `r` of an (N, H, W, C) stack as a flat slice of W * C values.
+pub(crate) fn row4<'a, T: Copy>(view: ArrayView4<'a, T>, r: usize) -> Cow<'a, [T]> {
+    let h = view.dim().1;
+    let line = view
+        .index_axis_move(Axis(0), r / h)
+        .index_axis_move(Axis(0), r % h);
+    match line.to_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(line.iter().copied().collect()),
+    }
+}
+
+/// Row `r` of an optional validity mask, or a row of `true` of the given width.
+pub(crate) fn valid_row<'a>(
+    valid: Option<ArrayView3<'a, bool>>,
+    r: usize,
+    all: &'a [bool],
+) -> Cow<'a, [bool]> {
+    match valid {
+        Some(v) => row(v, r),
+        None => Cow::Borrowed(all),
+    }
+}
+
+/// A floating-point sample type of depth maps and normal maps.
+pub trait Real: Copy + Send + Sync + 'static {
+    fn to_f64(self) -> f64;
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}

@@ -1,0 +1,227 @@
+//! Angular error of surface normals (DSINE's `compute_normal_error`): per-image sums, counts within
+//! the standard thresholds, an exact per-image median, and a histogram for dataset medians.
+
+use ndarray::{s, ArrayView3, ArrayView4};
+
+use super::fastmath::acos_degrees;
+use super::{fold_rows_into, row4, valid_row, Real};
+use crate::error::{Error, Result};
+use crate::simd;
+
+/// The thresholds, in degrees, of the "share within" metrics.
+pub const THRESHOLDS: [f64; 5] = [5.0, 7.5, 11.25, 22.5, 30.0];
+/// Histogram bins per degree: a dataset median from the histogram is within 1 / BINS_PER_DEGREE.
+pub const BINS_PER_DEGREE: usize = 1000;
+/// Bins of the histogram: [0, 180] degrees, the last bin holding exactly 180.
+pub const HISTOGRAM_BINS: usize = 180 * BINS_PER_DEGREE + 1;
+
+/// Per image: valid pixels, sum of errors, sum of squared errors, counts below each threshold,
+/// and the exact median (NaN without valid pixels).
+pub type ImageStats = [f64; 9];
+
+/// Angular errors, in degrees, between the (N, H, W, 3) normal maps `pred` and `gt` over the pixels
+/// where `valid` (when given) is true and the ground truth is a nonzero finite vector. Neither map
+/// needs unit vectors: the error is acos(p.g / (|p| |g|)), the cosine clamped to [-1, 1]; a zero
+/// or NaN prediction counts as 180 degrees.
+///
+/// Returns the [`ImageStats`] of each image and adds every error to `histogram` (bin
+/// `floor(error * BINS_PER_DEGREE)`).
+pub fn errors<T: Real>(
+    pred: ArrayView4<T>,
+    gt: ArrayView4<T>,
+    valid: Option<ArrayView3<bool>>,
+    histogram: &mut [i64],
+) -> Result<Vec<ImageStats>> {
+    if histogram.len() != HISTOGRAM_BINS {
+        return Err(Error::new(
+            "histogram",
+            format!(
+                "histogram must have {HISTOGRAM_BINS} bins, got {}",
+                histogram.len()
+            ),
+        ));
+    }
+    let (n, h, w, _) = gt.dim();
+    let all = vec![true; w];
+    let mut angles = vec![0.0f64; h * w];
+    let mut image_histogram = vec![0u32; HISTOGRAM_BINS];
+    let mut stats = Vec::with_capacity(n);
+    for image in 0..n {
+        let one = s![image..image + 1, .., ..];
+        let (p, g) = (
+            pred.slice_move(s![image..image + 1, .., .., ..]),
+            gt.slice_move(s![image..image + 1, .., .., ..]),
+        );
+        let v = valid.map(|v| v.slice_move(one));
+        // Errors of each row into `angles` (-1 marks an invalid pixel), sums per task.
+        let sums = fold_rows_into(
+            h,
+            w,
+            &mut angles,
+            || [0.0f64; 8],
+            |acc, r, out| {
+                let (pr, gr) = (row4(p, r), row4(g, r));
+                let vr = valid_row(v, r, &all);
+                let row = simd::vectorised(
+                    #[inline(always)]
+                    || row_errors(&pr, &gr, &vr, out),
+                );
+                acc.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+            },
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                a
+            },
+        );
+        image_histogram.fill(0);
+        for &a in &angles {
+            if a >= 0.0 {
+                image_histogram[(a * BINS_PER_DEGREE as f64) as usize] += 1;
+            }
+        }
+        histogram
+            .iter_mut()
+            .zip(&image_histogram)
+            .for_each(|(h, &c)| *h += c as i64);
+        let median = exact_median(&angles, &image_histogram, sums[0] as u64);
+        let mut s = [0.0; 9];
+        s[..8].copy_from_slice(&sums);
+        s[8] = median;
+        stats.push(s);
+    }
+    Ok(stats)
+}
+
+/// Lanes of the running sums, as in the depth metrics.
+const LANES: usize = 8;
+
+#[inline(always)]
+fn row_errors<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 8] {
+    let mut acc = [[0.0f64; LANES]; 8];
+    for (((p, g), v), out) in p
+        .chunks(3 * LANES)
+        .zip(g.chunks(3 * LANES))
+        .zip(v.chunks(LANES))
+        .zip(out.chunks_mut(LANES))
+    {
+        for l in 0..v.len() {
+            let (px, py, pz) = (
+                p[3 * l].to_f64(),
+                p[3 * l + 1].to_f64(),
+                p[3 * l + 2].to_f64(),
+            );
+            let (gx, gy, gz) = (
+                g[3 * l].to_f64(),
+                g[3 * l + 1].to_f64(),
+                g[3 * l + 2].to_f64(),
+            );
+            let gn = gx * gx + gy * gy + gz * gz;
+            let keep = v[l] & (gn > 0.0) & (gn < f64::INFINITY);
+            let pn = px * px + py * py + pz * pz;
+            // f64::max and min drop a NaN: a NaN cosine becomes -1 (180 degrees); clamp would keep it.
+            #[allow(clippy::manual_clamp)]
+            let cos = ((px * gx + py * gy + pz * gz) / (pn * gn).sqrt())
+                .max(-1.0)
+                .min(1.0);
+            let cos = if pn > 0.0 { cos } else { -1.0 };
+            let e = acos_degrees(if keep { cos } else { 1.0 });
+            out[l] = if keep { e } else { -1.0 };
+            let one = if keep { 1.0 } else { 0.0 };
+            let values = [
+                one,
+                e,
+                e * e,
+                if keep & (e < THRESHOLDS[0]) { 1.0 } else { 0.0 },
+                if keep & (e < THRESHOLDS[1]) { 1.0 } else { 0.0 },
+                if keep & (e < THRESHOLDS[2]) { 1.0 } else { 0.0 },
+                if keep & (e < THRESHOLDS[3]) { 1.0 } else { 0.0 },
+                if keep & (e < THRESHOLDS[4]) { 1.0 } else { 0.0 },
+            ];
+            for (a, x) in acc.iter_mut().zip(values) {
+                a[l] += x;
+            }
+        }
+    }
+    acc.map(|lanes| lanes.iter().sum())
+}
+
+/// The median of the valid (non-negative) `angles` as numpy computes it (mean of the two middle
+/// values for an even count): the histogram finds the bins of the middle ranks, and only the values
+/// in those bins are sorted.
+fn exact_median(angles: &[f64], histogram: &[u32], count: u64) -> f64 {
+    if count == 0 {
+        return f64::NAN;
+    }
+    let ranks = [(count - 1) / 2, count / 2];
+    let mut below = 0u64;
+    let mut first_bin = None;
+    let mut last_bin = 0;
+    let mut before_first = 0;
+    for (bin, &c) in histogram.iter().enumerate() {
+        let c = c as u64;
+        if first_bin.is_none() && below + c > ranks[0] {
+            first_bin = Some(bin);
+            before_first = below;
+        }
+        if below + c > ranks[1] {
+            last_bin = bin;
+            break;
+        }
+        below += c;
+    }
+    let first_bin = first_bin.expect("count matches the histogram");
+    let mut middle: Vec<f64> = angles
+        .iter()
+        .copied()
+        .filter(|&a| {
+            a >= 0.0 && {
+                let bin = (a * BINS_PER_DEGREE as f64) as usize;
+                bin >= first_bin && bin <= last_bin
+            }
+        })
+        .collect();
+    middle.sort_unstable_by(f64::total_cmp);
+    let at = |rank: u64| middle[(rank - before_first) as usize];
+    0.5 * (at(ranks[0]) + at(ranks[1]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array4;
+
+    #[test]
+    fn errors_and_median_of_known_angles() {
+        let degrees = [0.0f64, 10.0, 31.0, 90.0];
+        let gt = Array4::from_shape_fn((1, 1, 4, 3), |(_, _, _, c)| [0.0, 0.0, 1.0][c]);
+        let pred = Array4::from_shape_fn((1, 1, 4, 3), |(_, _, i, c)| {
+            let a = degrees[i].to_radians();
+            [a.sin(), 0.0, a.cos()][c] * 3.0
+        });
+        let mut hist = vec![0i64; HISTOGRAM_BINS];
+        let s = errors(pred.view(), gt.view(), None, &mut hist).unwrap()[0];
+        assert_eq!(s[0], 4.0);
+        assert!((s[1] - 131.0).abs() < 1e-9);
+        assert_eq!(&s[3..8], &[1.0, 1.0, 2.0, 2.0, 2.0]);
+        assert!((s[8] - 20.5).abs() < 1e-9);
+        assert_eq!(hist.iter().sum::<i64>(), 4);
+        assert_eq!(
+            hist[90 * BINS_PER_DEGREE - 1..=90 * BINS_PER_DEGREE]
+                .iter()
+                .sum::<i64>(),
+            1
+        );
+    }
+
+    #[test]
+    fn zero_ground_truth_is_skipped_and_zero_prediction_is_180() {
+        let gt =
+            Array4::from_shape_vec((1, 1, 2, 3), vec![0.0f32, 0.0, 0.0, 0.0, 1.0, 0.0]).unwrap();
+        let pred = Array4::<f32>::zeros((1, 1, 2, 3));
+        let mut hist = vec![0i64; HISTOGRAM_BINS];
+        let s = errors(pred.view(), gt.view(), None, &mut hist).unwrap()[0];
+        assert_eq!(s[0], 1.0);
+        assert_eq!(s[1], 180.0);
+        assert_eq!(s[8], 180.0);
+    }
+}
