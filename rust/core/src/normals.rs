@@ -8,7 +8,7 @@
 use ndarray::{ArrayView4, Axis};
 
 use crate::error::{Error, Result};
-use crate::pixels::{decode_rows, PixelDecoder};
+use crate::pixels::{decode_rows, PixelDecoder, BLOCK};
 use crate::rows::{for_each_row, Defects};
 use crate::samples::{DepthSample, EncodedSample, PictureSample};
 use crate::simd;
@@ -63,55 +63,76 @@ impl NormalDecoding {
     }
 
     /// The vector of one colour and whether it is valid; invalid pixels give the zero vector.
-    /// In f32: the output is f32, and f32 halves the work of the vectorised loop.
+    /// In f32 (the output is f32, and f32 halves the vector work), and branch-free, with the
+    /// options read once per block, so that the block loop vectorises.
     #[inline(always)]
     fn decode(&self, [r, g, b]: [f32; 3]) -> ([f32; 3], bool) {
-        let v = [1.0 - 2.0 * r, 2.0 * g - 1.0, 2.0 * b - 1.0];
-        let norm2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+        self.kernel()([r, g, b])
+    }
+
+    #[inline(always)]
+    fn kernel(&self) -> impl Fn([f32; 3]) -> ([f32; 3], bool) + Copy {
         let sky = self.sky.map(|c| c as f32);
-        let sky2 =
-            (r - sky[0]) * (r - sky[0]) + (g - sky[1]) * (g - sky[1]) + (b - sky[2]) * (b - sky[2]);
-        let tolerance = self.sky_tolerance as f32;
-        let (low, high) = (self.min_norm as f32, self.max_norm as f32);
-        let valid = sky2 > tolerance * tolerance
-            && norm2 >= low * low
-            && norm2 <= high * high
-            && norm2 > 0.0;
-        let scale = if self.renormalize {
-            1.0 / norm2.sqrt()
-        } else {
-            1.0
-        };
-        let flip = if self.opencv { -1.0 } else { 1.0 };
-        let out = if valid {
-            [v[0] * scale, flip * v[1] * scale, flip * v[2] * scale]
-        } else {
-            [0.0; 3]
-        };
-        (out, valid)
+        let tolerance2 = (self.sky_tolerance * self.sky_tolerance) as f32;
+        let (low2, high2) = (
+            (self.min_norm * self.min_norm) as f32,
+            (self.max_norm * self.max_norm) as f32,
+        );
+        let renormalize = self.renormalize;
+        let flip: f32 = if self.opencv { -1.0 } else { 1.0 };
+        move |[r, g, b]: [f32; 3]| {
+            let v = [1.0 - 2.0 * r, 2.0 * g - 1.0, 2.0 * b - 1.0];
+            let norm2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+            let sky2 = (r - sky[0]) * (r - sky[0])
+                + (g - sky[1]) * (g - sky[1])
+                + (b - sky[2]) * (b - sky[2]);
+            // `&`, not `&&`: no branches.
+            let valid = (sky2 > tolerance2) & (norm2 >= low2) & (norm2 <= high2) & (norm2 > 0.0);
+            let scale = if renormalize { 1.0 / norm2.sqrt() } else { 1.0 };
+            let out = [v[0] * scale, flip * v[1] * scale, flip * v[2] * scale];
+            (out.map(|x| if valid { x } else { 0.0 }), valid)
+        }
     }
 }
 
 impl<T: PictureSample> PixelDecoder<T, [f32; 3], bool> for NormalDecoding {
     #[inline(always)]
     fn pixel(&self, p: [T; 3]) -> ([f32; 3], bool) {
-        self.decode(p.map(|c| c.to_unit() as f32))
+        self.decode(p.map(T::to_unit_f32))
     }
 
+    /// In blocks, through planar buffers: channels apart, then the arithmetic (a loop LLVM
+    /// vectorises), then the vectors interleaved into the output.
     #[inline(always)]
-    fn row<const C: usize>(&self, src: &[T], out: &mut [[f32; 3]], valid: Option<&mut [bool]>) {
-        let pixels = src.chunks_exact(C).map(|p| [p[0], p[1], p[2]]);
+    fn row<const C: usize>(&self, src: &[T], out: &mut [[f32; 3]], mut valid: Option<&mut [bool]>) {
         simd::vectorised(
             #[inline(always)]
-            || match valid {
-                Some(valid) => {
-                    for ((o, ok), p) in out.iter_mut().zip(valid.iter_mut()).zip(pixels) {
-                        (*o, *ok) = self.pixel(p);
+            || {
+                let mut colour = [[0f32; BLOCK]; 3];
+                let mut vector = [[0f32; BLOCK]; 3];
+                let mut ok = [false; BLOCK];
+                let kernel = self.kernel();
+                for (b, (src, out)) in src.chunks(BLOCK * C).zip(out.chunks_mut(BLOCK)).enumerate()
+                {
+                    let [r, g, bl] = &mut colour;
+                    for (((p, r), g), bl) in src
+                        .chunks_exact(C)
+                        .zip(r.iter_mut())
+                        .zip(g.iter_mut())
+                        .zip(bl.iter_mut())
+                    {
+                        [*r, *g, *bl] = [p[0], p[1], p[2]].map(T::to_unit_f32);
                     }
-                }
-                None => {
-                    for (o, p) in out.iter_mut().zip(pixels) {
-                        *o = self.pixel(p).0;
+                    let [x, y, z] = &mut vector;
+                    for i in 0..BLOCK {
+                        let ([vx, vy, vz], v) = kernel([colour[0][i], colour[1][i], colour[2][i]]);
+                        (x[i], y[i], z[i], ok[i]) = (vx, vy, vz, v);
+                    }
+                    for (i, o) in out.iter_mut().enumerate() {
+                        *o = [x[i], y[i], z[i]];
+                    }
+                    if let Some(valid) = valid.as_deref_mut() {
+                        valid[b * BLOCK..][..out.len()].copy_from_slice(&ok[..out.len()]);
                     }
                 }
             },

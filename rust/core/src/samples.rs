@@ -13,6 +13,12 @@ pub trait PictureSample: Copy + Send + Sync + 'static {
         self.to_unit() * 255.0
     }
 
+    /// `to_unit` in f32, for decoders whose output is f32 (a product, not a division).
+    #[inline(always)]
+    fn to_unit_f32(self) -> f32 {
+        self.to_unit() as f32
+    }
+
     /// The samples as bytes when they are 8-bit, for decoders with a byte fast path.
     #[inline(always)]
     fn as_bytes(_values: &[Self]) -> Option<&[u8]> {
@@ -36,6 +42,11 @@ impl PictureSample for u8 {
     fn as_bytes(values: &[u8]) -> Option<&[u8]> {
         Some(values)
     }
+
+    #[inline(always)]
+    fn to_unit_f32(self) -> f32 {
+        self as f32 * (1.0 / 255.0)
+    }
 }
 
 impl PictureSample for u16 {
@@ -43,6 +54,11 @@ impl PictureSample for u16 {
     #[inline(always)]
     fn to_unit(self) -> f64 {
         self as f64 / 65535.0
+    }
+
+    #[inline(always)]
+    fn to_unit_f32(self) -> f32 {
+        self as f32 * (1.0 / 65535.0)
     }
 }
 

@@ -2,9 +2,13 @@
 //! each pixel takes the label of the palette colour nearest to it in RGB (ties to the lower
 //! palette index), or an ignore label when it is farther than a maximum distance from all.
 //!
-//! The cost per pixel must not grow with the palette (1000 classes and more): a uniform grid over
-//! the RGB cube keeps, for each cell, only the colours that can be nearest to some point inside
-//! it, so most pixels find a cell with a single candidate.
+//! The cost per pixel must not grow with the palette (1000 classes and more), and building the
+//! search structure must cost far less than a picture: a coarse grid of 8^3 boxes over the RGB
+//! cube keeps, for each box, only the colours that can be nearest to some point inside it; a fine
+//! grid of 32^3 cells narrows that down lazily, the first time a pixel falls in a cell. Most
+//! pixels then find a cell with a single colour.
+
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use ndarray::ArrayView4;
 
@@ -13,20 +17,37 @@ use crate::pixels::{decode_rows, pixel_by_pixel, PixelDecoder, BLOCK};
 use crate::samples::{LabelSample, PictureSample};
 use crate::simd;
 
-/// Cells per side of the finest grid is 2^GRID_LEVELS (8 units of an 8-bit channel per cell).
-const GRID_LEVELS: u32 = 5;
-const CELLS: usize = 1 << GRID_LEVELS;
+/// Boxes per side of the coarse grid, and fine cells per side of each box.
+const BOXES: usize = 8;
+const CELLS_PER_BOX: usize = 4;
+/// Fine cells per side of the cube (32: 8 units of an 8-bit channel per cell).
+const CELLS: usize = BOXES * CELLS_PER_BOX;
+const CELL_BITS: u32 = CELLS.trailing_zeros();
 const CELL_SIZE: f64 = 256.0 / CELLS as f64;
+const BOX_SIZE: f64 = 256.0 / BOXES as f64;
 
-/// Colours (in 8-bit units, [0, 255]) with the label each one stands for, and the grid.
-#[derive(Debug, Clone)]
+/// Fine-cell entries: the low two bits say what the rest holds.
+const UNRESOLVED: u32 = 0;
+/// One colour can be nearest in the cell: `index << 2 | SINGLE`.
+const SINGLE: u32 = 1;
+/// A few can: `count << 2 | FEW`, the colours in the cell's slots.
+const FEW: u32 = 2;
+/// More: search the coarse box's list, `box << 2 | BOX_LIST`.
+const BOX_LIST: u32 = 3;
+const SLOTS: usize = 4;
+
+/// Colours (in 8-bit units, [0, 255]) with the label each one stands for, and the grids.
+#[derive(Debug)]
 pub struct Palette {
     colours: Vec<[f64; 3]>,
     labels: Vec<u32>,
-    /// Per finest cell: `index << 1 | 1` when a single colour can be nearest there (most
-    /// cells), else `offset << 1` into `candidates`, which holds the count, then the indices.
-    cells: Box<[u32; CELLS * CELLS * CELLS]>,
-    candidates: Vec<u32>,
+    /// Per coarse box: the range of its candidate colours in `box_candidates`.
+    boxes: Vec<(u32, u32)>,
+    box_candidates: Vec<u32>,
+    /// Per fine cell, filled on first use (any thread may fill a cell: they all write the same;
+    /// slots are written before the entry is published, with release ordering).
+    cells: Vec<AtomicU32>,
+    slots: Vec<[AtomicU32; SLOTS]>,
 }
 
 impl Palette {
@@ -48,13 +69,30 @@ impl Palette {
         let mut palette = Palette {
             colours,
             labels,
-            cells: vec![0; CELLS * CELLS * CELLS]
-                .into_boxed_slice()
-                .try_into()
-                .expect("CELLS^3 entries"),
-            candidates: Vec::new(),
+            boxes: Vec::with_capacity(BOXES * BOXES * BOXES),
+            box_candidates: Vec::new(),
+            cells: (0..CELLS * CELLS * CELLS)
+                .map(|_| AtomicU32::new(UNRESOLVED))
+                .collect(),
+            slots: (0..CELLS * CELLS * CELLS)
+                .map(|_| Default::default())
+                .collect(),
         };
-        palette.build_grid();
+        let all: Vec<u32> = (0..palette.colours.len() as u32).collect();
+        for index in 0..BOXES * BOXES * BOXES {
+            let corner = [
+                index / (BOXES * BOXES),
+                (index / BOXES) % BOXES,
+                index % BOXES,
+            ];
+            let lo = corner.map(|v| v as f64 * BOX_SIZE);
+            let start = palette.box_candidates.len() as u32;
+            let kept = palette.prune(&all, lo, BOX_SIZE).collect::<Vec<_>>();
+            palette.box_candidates.extend(kept);
+            palette
+                .boxes
+                .push((start, palette.box_candidates.len() as u32));
+        }
         Ok(palette)
     }
 
@@ -66,53 +104,15 @@ impl Palette {
         self.colours.is_empty()
     }
 
-    /// Coarse to fine from the whole cube: each box keeps the colours of its parent that are not
-    /// strictly farther, everywhere in the box, than the parent colour nearest to the box's
-    /// centre. A box left with one colour is done: every finest cell inside takes it.
-    fn build_grid(&mut self) {
-        let all: Vec<u32> = (0..self.colours.len() as u32).collect();
-        self.fill_box([0; 3], CELLS, &all);
-    }
-
-    /// Fills the finest cells of the box at `lo` (in cells) of `side` cells a side.
-    fn fill_box(&mut self, lo: [usize; 3], side: usize, parent: &[u32]) {
-        let kept;
-        let candidates = if parent.len() == 1 {
-            parent
-        } else {
-            kept = self.prune(
-                parent,
-                lo.map(|v| v as f64 * CELL_SIZE),
-                side as f64 * CELL_SIZE,
-            );
-            &kept[..]
-        };
-        if candidates.len() > 1 && side > 1 {
-            let half = side / 2;
-            for child in 0..8 {
-                let offset = [0, 1, 2].map(|a| if child >> a & 1 == 1 { half } else { 0 });
-                self.fill_box([0, 1, 2].map(|a| lo[a] + offset[a]), half, candidates);
-            }
-            return;
-        }
-        let entry = if let [single] = candidates[..] {
-            single << 1 | 1
-        } else {
-            let offset = (self.candidates.len() as u32) << 1;
-            self.candidates.push(candidates.len() as u32);
-            self.candidates.extend_from_slice(candidates);
-            offset
-        };
-        for i in lo[0]..lo[0] + side {
-            for j in lo[1]..lo[1] + side {
-                let row = (i * CELLS + j) * CELLS;
-                self.cells[row + lo[2]..row + lo[2] + side].fill(entry);
-            }
-        }
-    }
-
-    /// The colours of `parent` that may be nearest somewhere in the box [lo, lo + size]^3.
-    fn prune(&self, parent: &[u32], lo: [f64; 3], size: f64) -> Vec<u32> {
+    /// The colours of `parent` that may be nearest somewhere in the box [lo, lo + size]^3: all
+    /// but those strictly farther, everywhere in the box, than the parent colour nearest to the
+    /// box's centre. In `parent`'s order.
+    fn prune<'a>(
+        &'a self,
+        parent: &'a [u32],
+        lo: [f64; 3],
+        size: f64,
+    ) -> impl Iterator<Item = u32> + 'a {
         let centre = lo.map(|v| v + size / 2.0);
         let dominant = *parent
             .iter()
@@ -120,25 +120,21 @@ impl Palette {
                 let (da, db) = (self.distance2(a, centre), self.distance2(b, centre));
                 da.total_cmp(&db).then(a.cmp(&b))
             })
-            .expect("cells are never empty");
+            .expect("boxes are never empty");
         let d = self.colours[dominant as usize];
         let d_norm2 = distance2(d, [0.0; 3]);
-        parent
-            .iter()
-            .copied()
-            .filter(|&c| {
-                // |p - c|^2 - |p - d|^2 = |c|^2 - |d|^2 - 2 p.(c - d) is linear in p, so its
-                // minimum over the box is at the corner that maximises p.(c - d). If even that is
-                // positive, c is strictly farther than d everywhere in the box: never chosen.
-                let c = self.colours[c as usize];
-                let mut gap = distance2(c, [0.0; 3]) - d_norm2;
-                for a in 0..3 {
-                    let step = c[a] - d[a];
-                    gap -= 2.0 * step * if step > 0.0 { lo[a] + size } else { lo[a] };
-                }
-                gap <= 1e-6 * (1.0 + d_norm2)
-            })
-            .collect()
+        parent.iter().copied().filter(move |&c| {
+            // |p - c|^2 - |p - d|^2 = |c|^2 - |d|^2 - 2 p.(c - d) is linear in p, so its minimum
+            // over the box is at the corner that maximises p.(c - d). If even that is positive,
+            // c is strictly farther than d everywhere in the box: never chosen.
+            let c = self.colours[c as usize];
+            let mut gap = distance2(c, [0.0; 3]) - d_norm2;
+            for a in 0..3 {
+                let step = c[a] - d[a];
+                gap -= 2.0 * step * if step > 0.0 { lo[a] + size } else { lo[a] };
+            }
+            gap <= 1e-6 * (1.0 + d_norm2)
+        })
     }
 
     #[inline(always)]
@@ -146,27 +142,87 @@ impl Palette {
         distance2(self.colours[i as usize], p)
     }
 
+    /// Index of the fine cell holding `p` (8-bit units).
+    #[inline(always)]
+    fn cell_of(p: [f64; 3]) -> usize {
+        let [i, j, k] = p.map(|v| ((v * (1.0 / CELL_SIZE)) as usize).min(CELLS - 1));
+        (i << (2 * CELL_BITS)) | (j << CELL_BITS) | k
+    }
+
+    /// The entry of a fine cell, working it out on first use.
+    #[inline(always)]
+    fn entry(&self, cell: usize) -> u32 {
+        match self.cells[cell].load(Ordering::Acquire) {
+            UNRESOLVED => self.resolve(cell),
+            entry => entry,
+        }
+    }
+
+    #[cold]
+    fn resolve(&self, cell: usize) -> u32 {
+        let [i, j, k] = [
+            cell >> (2 * CELL_BITS),
+            (cell >> CELL_BITS) & (CELLS - 1),
+            cell & (CELLS - 1),
+        ];
+        let parent = ((i / CELLS_PER_BOX) * BOXES + j / CELLS_PER_BOX) * BOXES + k / CELLS_PER_BOX;
+        let (start, end) = self.boxes[parent];
+        let list = &self.box_candidates[start as usize..end as usize];
+        let lo = [i, j, k].map(|v| v as f64 * CELL_SIZE);
+        let mut few = [0u32; SLOTS + 1];
+        let mut count = 0;
+        for c in self.prune(list, lo, CELL_SIZE).take(SLOTS + 1) {
+            few[count] = c;
+            count += 1;
+        }
+        let entry = match count {
+            1 => few[0] << 2 | SINGLE,
+            2..=SLOTS => {
+                for (slot, &c) in self.slots[cell].iter().zip(&few[..count]) {
+                    slot.store(c, Ordering::Relaxed);
+                }
+                (count as u32) << 2 | FEW
+            }
+            _ => (parent as u32) << 2 | BOX_LIST,
+        };
+        self.cells[cell].store(entry, Ordering::Release);
+        entry
+    }
+
     /// Index of the colour nearest to `p` (8-bit units; ties to the lower index) and the squared
     /// distance to it.
     #[inline(always)]
     pub fn nearest(&self, p: [f64; 3]) -> (usize, f64) {
-        let cell = p.map(|v| ((v * (1.0 / CELL_SIZE)) as usize).min(CELLS - 1));
-        let entry = self.cells[(cell[0] * CELLS + cell[1]) * CELLS + cell[2]];
-        if entry & 1 == 1 {
-            let index = (entry >> 1) as usize;
-            return (index, distance2(self.colours[index], p));
-        }
-        self.nearest_candidate(entry, p)
+        let cell = Self::cell_of(p);
+        self.nearest_in(cell, self.entry(cell), p)
     }
 
-    /// `nearest` in a cell with several candidates (`entry` is the cell's entry).
+    /// `nearest`, given the entry of `cell`, the cell holding `p`.
     #[inline(always)]
-    fn nearest_candidate(&self, entry: u32, p: [f64; 3]) -> (usize, f64) {
-        let offset = (entry >> 1) as usize;
-        let count = self.candidates[offset] as usize;
-        let candidates = &self.candidates[offset + 1..offset + 1 + count];
-        let mut best = (candidates[0] as usize, self.distance2(candidates[0], p));
-        for &c in &candidates[1..] {
+    fn nearest_in(&self, cell: usize, entry: u32, p: [f64; 3]) -> (usize, f64) {
+        match entry & 3 {
+            SINGLE => {
+                let index = (entry >> 2) as usize;
+                (index, distance2(self.colours[index], p))
+            }
+            FEW => {
+                let slots = &self.slots[cell][..(entry >> 2) as usize];
+                self.closest(slots.iter().map(|s| s.load(Ordering::Relaxed)), p)
+            }
+            _ => {
+                let (start, end) = self.boxes[(entry >> 2) as usize];
+                let list = &self.box_candidates[start as usize..end as usize];
+                self.closest(list.iter().copied(), p)
+            }
+        }
+    }
+
+    /// The nearest of some candidates (in increasing index order, so that ties keep the first).
+    #[inline(always)]
+    fn closest(&self, mut candidates: impl Iterator<Item = u32>, p: [f64; 3]) -> (usize, f64) {
+        let first = candidates.next().expect("cells are never empty");
+        let mut best = (first as usize, self.distance2(first, p));
+        for c in candidates {
             let d2 = self.distance2(c, p);
             if d2 < best.1 {
                 best = (c as usize, d2);
@@ -229,16 +285,16 @@ impl NearestColour<'_> {
         for (src, out) in bytes.chunks(BLOCK * C).zip(out.chunks_mut(BLOCK)) {
             let cells = &mut cells[..out.len()];
             for (cell, p) in cells.iter_mut().zip(src.chunks_exact(C)) {
-                let [r, g, b] = [p[0], p[1], p[2]].map(|v| (v >> (8 - GRID_LEVELS)) as u32);
-                *cell = (r << (2 * GRID_LEVELS)) | (g << GRID_LEVELS) | b;
+                let [r, g, b] = [p[0], p[1], p[2]].map(|v| (v >> (8 - CELL_BITS)) as u32);
+                *cell = (r << (2 * CELL_BITS)) | (g << CELL_BITS) | b;
             }
             for ((o, &cell), p) in out.iter_mut().zip(cells.iter()).zip(src.chunks_exact(C)) {
-                let entry = palette.cells[cell as usize];
-                let index = if entry & 1 == 1 {
-                    (entry >> 1) as usize
+                let entry = palette.entry(cell as usize);
+                let index = if entry & 3 == SINGLE {
+                    (entry >> 2) as usize
                 } else {
                     let colour = [p[0], p[1], p[2]].map(|v| v as f64);
-                    palette.nearest_candidate(entry, colour).0
+                    palette.nearest_in(cell as usize, entry, colour).0
                 };
                 *o = L::from_u32(palette.label(index));
             }
@@ -297,9 +353,14 @@ mod tests {
                     }
                 }
             }
-            let single = palette.cells.iter().filter(|&&c| c & 1 == 1).count();
-            let mean = (single + palette.candidates.len()) as f64 / palette.cells.len() as f64;
-            assert!(mean < 8.0, "{n} colours: {mean} candidates per cell");
+            // The lattice above touches every fine cell: most must hold one or two colours.
+            let entries = palette.cells.iter().map(|c| c.load(Ordering::Relaxed));
+            let lists = entries.filter(|&e| e & 3 == BOX_LIST).count();
+            let share = lists as f64 / palette.cells.len() as f64;
+            assert!(
+                share < 0.2,
+                "{n} colours: {share} of the cells search a box list"
+            );
         }
     }
 
