@@ -9,6 +9,7 @@
 //! pixels then find a cell with a single colour.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 use ndarray::ArrayView4;
 
@@ -28,22 +29,25 @@ const BOX_SIZE: f64 = 256.0 / BOXES as f64;
 
 /// Fine-cell entries: the low two bits say what the rest holds.
 const UNRESOLVED: u32 = 0;
-/// One colour can be nearest in the cell: `index << 2 | SINGLE`.
-const SINGLE: u32 = 1;
+/// One or two colours can be nearest in the cell: `second << 17 | first << 2 | PAIR`, with
+/// first <= second (equal for one colour); palettes of up to 2^15 colours.
+const PAIR: u32 = 1;
 /// A few can: `count << 2 | FEW`, the colours in the cell's slots.
 const FEW: u32 = 2;
 /// More: search the coarse box's list, `box << 2 | BOX_LIST`.
 const BOX_LIST: u32 = 3;
 const SLOTS: usize = 4;
+const PAIR_LIMIT: usize = 1 << 15;
 
 /// Colours (in 8-bit units, [0, 255]) with the label each one stands for, and the grids.
 #[derive(Debug)]
 pub struct Palette {
     colours: Vec<[f64; 3]>,
+    /// The colours as integers when they all are, for exact integer distances to 8-bit pixels.
+    integer_colours: Option<Vec<[i32; 3]>>,
     labels: Vec<u32>,
-    /// Per coarse box: the range of its candidate colours in `box_candidates`.
-    boxes: Vec<(u32, u32)>,
-    box_candidates: Vec<u32>,
+    /// Per coarse box, its candidate colours, worked out on first use.
+    boxes: Vec<OnceLock<Box<[u32]>>>,
     /// Per fine cell, filled on first use (any thread may fill a cell: they all write the same;
     /// slots are written before the entry is published, with release ordering).
     cells: Vec<AtomicU32>,
@@ -66,34 +70,37 @@ impl Palette {
                 format!("colors must have channels in 0-255, got {bad:?}"),
             ));
         }
-        let mut palette = Palette {
+        let integral = colours.iter().flatten().all(|v| v.fract() == 0.0);
+        let integer_colours =
+            integral.then(|| colours.iter().map(|c| c.map(|v| v as i32)).collect());
+        Ok(Palette {
             colours,
+            integer_colours,
             labels,
-            boxes: Vec::with_capacity(BOXES * BOXES * BOXES),
-            box_candidates: Vec::new(),
+            boxes: (0..BOXES * BOXES * BOXES)
+                .map(|_| OnceLock::new())
+                .collect(),
             cells: (0..CELLS * CELLS * CELLS)
                 .map(|_| AtomicU32::new(UNRESOLVED))
                 .collect(),
             slots: (0..CELLS * CELLS * CELLS)
                 .map(|_| Default::default())
                 .collect(),
-        };
-        let all: Vec<u32> = (0..palette.colours.len() as u32).collect();
-        for index in 0..BOXES * BOXES * BOXES {
+        })
+    }
+
+    /// The candidate colours of coarse box `index`.
+    fn box_list(&self, index: usize) -> &[u32] {
+        self.boxes[index].get_or_init(|| {
             let corner = [
                 index / (BOXES * BOXES),
                 (index / BOXES) % BOXES,
                 index % BOXES,
             ];
-            let lo = corner.map(|v| v as f64 * BOX_SIZE);
-            let start = palette.box_candidates.len() as u32;
-            let kept = palette.prune(&all, lo, BOX_SIZE).collect::<Vec<_>>();
-            palette.box_candidates.extend(kept);
-            palette
-                .boxes
-                .push((start, palette.box_candidates.len() as u32));
-        }
-        Ok(palette)
+            let all: Vec<u32> = (0..self.colours.len() as u32).collect();
+            self.prune(&all, corner.map(|v| v as f64 * BOX_SIZE), BOX_SIZE)
+                .collect()
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -166,8 +173,7 @@ impl Palette {
             cell & (CELLS - 1),
         ];
         let parent = ((i / CELLS_PER_BOX) * BOXES + j / CELLS_PER_BOX) * BOXES + k / CELLS_PER_BOX;
-        let (start, end) = self.boxes[parent];
-        let list = &self.box_candidates[start as usize..end as usize];
+        let list = self.box_list(parent);
         let lo = [i, j, k].map(|v| v as f64 * CELL_SIZE);
         let mut few = [0u32; SLOTS + 1];
         let mut count = 0;
@@ -175,9 +181,10 @@ impl Palette {
             few[count] = c;
             count += 1;
         }
+        let pairs = self.colours.len() <= PAIR_LIMIT;
         let entry = match count {
-            1 => few[0] << 2 | SINGLE,
-            2..=SLOTS => {
+            1 | 2 if pairs => few[count - 1] << 17 | few[0] << 2 | PAIR,
+            1..=SLOTS => {
                 for (slot, &c) in self.slots[cell].iter().zip(&few[..count]) {
                     slot.store(c, Ordering::Relaxed);
                 }
@@ -201,19 +208,12 @@ impl Palette {
     #[inline(always)]
     fn nearest_in(&self, cell: usize, entry: u32, p: [f64; 3]) -> (usize, f64) {
         match entry & 3 {
-            SINGLE => {
-                let index = (entry >> 2) as usize;
-                (index, distance2(self.colours[index], p))
-            }
+            PAIR => self.closest([(entry >> 2) & 0x7fff, entry >> 17].into_iter(), p),
             FEW => {
                 let slots = &self.slots[cell][..(entry >> 2) as usize];
                 self.closest(slots.iter().map(|s| s.load(Ordering::Relaxed)), p)
             }
-            _ => {
-                let (start, end) = self.boxes[(entry >> 2) as usize];
-                let list = &self.box_candidates[start as usize..end as usize];
-                self.closest(list.iter().copied(), p)
-            }
+            _ => self.closest(self.box_list((entry >> 2) as usize).iter().copied(), p),
         }
     }
 
@@ -267,19 +267,32 @@ impl<T: PictureSample, L: LabelSample> PixelDecoder<T, L, f32> for NearestColour
     /// for a block of pixels (vectorised), then the label of single-colour cells straight away.
     #[inline(always)]
     fn row<const C: usize>(&self, src: &[T], out: &mut [L], extra: Option<&mut [f32]>) {
-        match (T::as_bytes(src), extra, self.max_distance2.is_finite()) {
-            (Some(bytes), None, false) => simd::vectorised(
+        let integers = self.palette.integer_colours.as_deref();
+        match (
+            T::as_bytes(src),
+            extra,
+            self.max_distance2.is_finite(),
+            integers,
+        ) {
+            (Some(bytes), None, false, Some(integers)) => simd::vectorised(
                 #[inline(always)]
-                || self.labels_of_bytes::<C, L>(bytes, out),
+                || self.labels_of_bytes::<C, L>(bytes, integers, out),
             ),
-            (_, extra, _) => pixel_by_pixel::<C, _, _, _, _>(self, src, out, extra),
+            (_, extra, _, _) => pixel_by_pixel::<C, _, _, _, _>(self, src, out, extra),
         }
     }
 }
 
 impl NearestColour<'_> {
+    /// Pixels in cells with one or two candidate colours (nearly all) pick between the two by
+    /// exact integer distances without a branch; the others take the general search.
     #[inline(always)]
-    fn labels_of_bytes<const C: usize, L: LabelSample>(&self, bytes: &[u8], out: &mut [L]) {
+    fn labels_of_bytes<const C: usize, L: LabelSample>(
+        &self,
+        bytes: &[u8],
+        integers: &[[i32; 3]],
+        out: &mut [L],
+    ) {
         let palette = self.palette;
         let mut cells = [0u32; BLOCK];
         for (src, out) in bytes.chunks(BLOCK * C).zip(out.chunks_mut(BLOCK)) {
@@ -290,11 +303,23 @@ impl NearestColour<'_> {
             }
             for ((o, &cell), p) in out.iter_mut().zip(cells.iter()).zip(src.chunks_exact(C)) {
                 let entry = palette.entry(cell as usize);
-                let index = if entry & 3 == SINGLE {
-                    (entry >> 2) as usize
+                let pixel = [p[0], p[1], p[2]].map(|v| v as i32);
+                let index = if entry & 3 == PAIR {
+                    let (first, second) =
+                        (((entry >> 2) & 0x7fff) as usize, (entry >> 17) as usize);
+                    let to = |c: [i32; 3]| {
+                        let d = [0, 1, 2].map(|a| c[a] - pixel[a]);
+                        d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+                    };
+                    if to(integers[second]) < to(integers[first]) {
+                        second
+                    } else {
+                        first
+                    }
                 } else {
-                    let colour = [p[0], p[1], p[2]].map(|v| v as f64);
-                    palette.nearest_in(cell as usize, entry, colour).0
+                    palette
+                        .nearest_in(cell as usize, entry, pixel.map(f64::from))
+                        .0
                 };
                 *o = L::from_u32(palette.label(index));
             }
