@@ -3,7 +3,7 @@
 
 use ndarray::{s, ArrayView3, ArrayView4};
 
-use super::fastmath::acos_degrees;
+use super::fastmath::acos_degrees_lanes;
 use rayon::prelude::*;
 
 use super::{fold_rows_into, row4, valid_row, Real};
@@ -137,6 +137,8 @@ fn add_lanes<T: Real>(
     v: &[bool; LANES],
     out: &mut [f64; LANES],
 ) {
+    let mut cos = [1.0; LANES];
+    let mut keep = [false; LANES];
     for l in 0..LANES {
         let (px, py, pz) = (
             p[3 * l].to_f64(),
@@ -149,15 +151,19 @@ fn add_lanes<T: Real>(
             g[3 * l + 2].to_f64(),
         );
         let gn = gx * gx + gy * gy + gz * gz;
-        let keep = v[l] & (gn > 0.0) & (gn < f64::INFINITY);
+        keep[l] = v[l] & (gn > 0.0) & (gn < f64::INFINITY);
         let pn = px * px + py * py + pz * pz;
         // f64::max and min drop a NaN: a NaN cosine becomes -1 (180 degrees); clamp would keep it.
         #[allow(clippy::manual_clamp)]
-        let cos = ((px * gx + py * gy + pz * gz) / (pn * gn).sqrt())
+        let c = ((px * gx + py * gy + pz * gz) / (pn * gn).sqrt())
             .max(-1.0)
             .min(1.0);
-        let cos = if pn > 0.0 { cos } else { -1.0 };
-        let e = acos_degrees(if keep { cos } else { 1.0 });
+        let c = if pn > 0.0 { c } else { -1.0 };
+        cos[l] = if keep[l] { c } else { 1.0 };
+    }
+    let e = acos_degrees_lanes(cos);
+    for l in 0..LANES {
+        let (keep, e) = (keep[l], e[l]);
         out[l] = if keep { e } else { -1.0 };
         let values = [
             if keep { 1.0 } else { 0.0 },
