@@ -45,7 +45,9 @@ const ASIN_SERIES: [f64; 20] = {
 /// With u = sin^2(a / 2) = (1 - x) / 2, two halvings sin^2(a / 2^(k+1)) = u / (2 (1 + sqrt(1 - u)))
 /// (no cancellation) bring the angle to at most 22.5 degrees, where the asin series converges
 /// fast (20 terms reach 1e-17): a = 8 asin(sqrt(u)).
-#[inline(always)]
+///
+/// The loops use [`acos_degrees_lanes`]; this scalar form is the reference in the tests.
+#[cfg(test)]
 pub fn acos_degrees(x: f64) -> f64 {
     let mut u = (1.0 - x) * 0.5;
     for _ in 0..2 {
