@@ -10,13 +10,16 @@ from pycocotools import mask as coco_mask
 from scipy.optimize import linear_sum_assignment
 
 from vision_banana.errors import InvalidArgumentError, InvalidTypeError
+from vision_banana.instances import Instances
 from vision_banana.metrics import (
+    COCO_STATS,
     IOU_THRESHOLDS,
     DepthMetric,
     InstanceMetric,
     NormalMetric,
     ReferringMetric,
     SemanticMetric,
+    coco_mask_ap,
     depth_metrics,
     mask_iou,
     normal_metrics,
@@ -422,3 +425,71 @@ def test_merge_equals_one_pass_and_pickles(make, data):
     summed = (filled(make(), data[:1]) + filled(make(), data[1:])).compute()
     for k in whole:
         np.testing.assert_allclose(summed[k], whole[k], rtol=1e-12, err_msg=k)
+
+
+# ---------------------------------------------------------------------------------------------
+# COCO mask AP (pycocotools)
+
+
+def boxes_mask(shape, boxes):
+    masks = np.zeros((len(boxes), *shape), bool)
+    for m, (y, x, h, w) in zip(masks, boxes, strict=True):
+        m[y : y + h, x : x + w] = True
+    return masks
+
+
+def test_coco_mask_ap_perfect_and_known_partial():
+    gts = [boxes_mask((64, 64), [(2, 2, 10, 10), (30, 30, 20, 20)]), boxes_mask((64, 64), [])]
+    perfect = coco_mask_ap([(g, np.ones(len(g))) for g in gts], gts)
+    assert set(perfect) == set(COCO_STATS)
+    for k in ("ap", "ap50", "ap75", "ap_small", "ar10", "ar100", "ar_small"):
+        assert perfect[k] == pytest.approx(1.0), k
+    assert perfect["ar1"] == pytest.approx(0.5)  # one detection per image, two objects
+    assert perfect["ap_medium"] == perfect["ap_large"] == -1  # no objects of those sizes
+    # One of two objects found (ranked first), then a false positive, the other missed: precision
+    # 1 up to recall 0.5 and none beyond, so AP = 51 / 101 on COCO's 101 recall points.
+    found, wrong = boxes_mask((64, 64), [(2, 2, 10, 10), (50, 0, 5, 5)])
+    partial = coco_mask_ap([(np.stack([found, wrong]), [0.9, 0.8]), gts[1]], gts)
+    assert partial["ap"] == pytest.approx(51 / 101)
+    assert partial["ar100"] == pytest.approx(0.5)
+    # The false positive ranked first halves the precision up to recall 0.5.
+    swapped = coco_mask_ap([(np.stack([found, wrong]), [0.8, 0.9]), gts[1]], gts)
+    assert swapped["ap"] == pytest.approx(0.5 * 51 / 101)
+    missed = coco_mask_ap([gts[1], gts[1]], gts)
+    assert missed["ap"] == 0.0
+
+
+def test_coco_mask_ap_of_instances_objects():
+    ids = np.zeros((40, 50), np.uint32)
+    ids[5:15, 5:25], ids[20:38, 10:40] = 1, 2
+    masks = np.stack([ids == 1, ids == 2])
+    gt = Instances(ids, np.zeros((2, 3)), masks.sum((1, 2)), np.zeros((2, 4), np.int64), np.ones(2))
+    half = ids.copy()
+    half[20:38, 10:25] = 0  # the second instance half covered: IoU 0.5
+    pred = Instances(
+        half, np.zeros((2, 3)), np.zeros(2, np.int64), np.zeros((2, 4), np.int64), np.ones(2)
+    )
+    assert coco_mask_ap([gt], [gt])["ap"] == pytest.approx(1.0)
+    ours = coco_mask_ap([pred], [masks])
+    assert ours["ap50"] == pytest.approx(1.0)
+    assert ours["ap75"] == pytest.approx(51 / 101)  # only the first reaches IoU 0.75
+    assert ours == coco_mask_ap([(masks * (half[None] > 0), pred.scores)], [gt])
+
+
+def test_coco_mask_ap_errors():
+    gt = boxes_mask((8, 8), [(0, 0, 4, 4)])
+    with pytest.raises(InvalidArgumentError, match="one entry per image"):
+        coco_mask_ap([gt, gt], [gt])
+    with pytest.raises(InvalidArgumentError, match="scores must have shape"):
+        coco_mask_ap([(gt, [0.5, 0.5])], [gt])
+    with pytest.raises(InvalidArgumentError, match="ground truth"):
+        coco_mask_ap([boxes_mask((9, 8), [(0, 0, 4, 4)])], [gt])
+
+
+def test_coco_mask_ap_without_pycocotools(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pycocotools", None)
+    monkeypatch.setitem(sys.modules, "pycocotools.coco", None)
+    with pytest.raises(ImportError, match="pip install pycocotools"):
+        coco_mask_ap([], [])

@@ -45,7 +45,9 @@ const ASIN_SERIES: [f64; 20] = {
 /// With u = sin^2(a / 2) = (1 - x) / 2, two halvings sin^2(a / 2^(k+1)) = u / (2 (1 + sqrt(1 - u)))
 /// (no cancellation) bring the angle to at most 22.5 degrees, where the asin series converges
 /// fast (20 terms reach 1e-17): a = 8 asin(sqrt(u)).
-#[inline(always)]
+///
+/// The loops use [`acos_degrees_lanes`]; this scalar form is the reference in the tests.
+#[cfg(test)]
 pub fn acos_degrees(x: f64) -> f64 {
     let mut u = (1.0 - x) * 0.5;
     for _ in 0..2 {
@@ -56,6 +58,28 @@ pub fn acos_degrees(x: f64) -> f64 {
         series = series * u + c;
     }
     (8.0 * u.sqrt() * series * (180.0 / std::f64::consts::PI)).min(180.0)
+}
+
+/// [`acos_degrees`] of `N` values at once: the loops run over the lanes innermost, so that each
+/// step is one vector instruction however long the series (a per-value call inside a loop over the
+/// lanes is too big for LLVM to unroll, and stays scalar).
+#[inline(always)]
+pub fn acos_degrees_lanes<const N: usize>(x: [f64; N]) -> [f64; N] {
+    let mut u = x.map(|x| (1.0 - x) * 0.5);
+    for _ in 0..2 {
+        u = u.map(|u| u / (2.0 * (1.0 + (1.0 - u).sqrt())));
+    }
+    let mut series = [0.0; N];
+    for c in ASIN_SERIES.iter().rev() {
+        for (s, u) in series.iter_mut().zip(u) {
+            *s = *s * u + c;
+        }
+    }
+    let mut out = [0.0; N];
+    for ((o, s), u) in out.iter_mut().zip(series).zip(u) {
+        *o = (8.0 * u.sqrt() * s * (180.0 / std::f64::consts::PI)).min(180.0);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -93,6 +117,7 @@ mod tests {
         for i in 0..=20_000 {
             let x = -1.0 + i as f64 / 10_000.0;
             let want = x.acos().to_degrees();
+            assert_eq!(acos_degrees_lanes([x; 4]), [acos_degrees(x); 4]);
             assert!(
                 (acos_degrees(x) - want).abs() < 1e-11,
                 "{x}: {} vs {want}",

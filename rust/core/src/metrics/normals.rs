@@ -3,9 +3,12 @@
 
 use ndarray::{s, ArrayView3, ArrayView4};
 
-use super::fastmath::acos_degrees;
+use super::fastmath::acos_degrees_lanes;
+use rayon::prelude::*;
+
 use super::{fold_rows_into, row4, valid_row, Real};
 use crate::error::{Error, Result};
+use crate::rows::PARALLEL_MIN_PIXELS;
 use crate::simd;
 
 /// The thresholds, in degrees, of the "share within" metrics.
@@ -44,7 +47,7 @@ pub fn errors<T: Real>(
     let (n, h, w, _) = gt.dim();
     let all = vec![true; w];
     let mut angles = vec![0.0f64; h * w];
-    let mut image_histogram = vec![0u32; HISTOGRAM_BINS];
+    let mut image_histogram = vec![0u32; HISTOGRAM_BINS + 1];
     let mut stats = Vec::with_capacity(n);
     for image in 0..n {
         let one = s![image..image + 1, .., ..];
@@ -74,11 +77,8 @@ pub fn errors<T: Real>(
             },
         );
         image_histogram.fill(0);
-        for &a in &angles {
-            if a >= 0.0 {
-                image_histogram[(a * BINS_PER_DEGREE as f64) as usize] += 1;
-            }
-        }
+        fill_histogram(&angles, &mut image_histogram);
+        image_histogram[HISTOGRAM_BINS] = 0;
         histogram
             .iter_mut()
             .zip(&image_histogram)
@@ -92,57 +92,133 @@ pub fn errors<T: Real>(
     Ok(stats)
 }
 
-/// Lanes of the running sums, as in the depth metrics.
-const LANES: usize = 8;
+/// Lanes of the running sums: one AVX2 register of f64 per sum.
+const LANES: usize = 4;
 
 #[inline(always)]
 fn row_errors<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 8] {
     let mut acc = [[0.0f64; LANES]; 8];
-    for (((p, g), v), out) in p
-        .chunks(3 * LANES)
-        .zip(g.chunks(3 * LANES))
-        .zip(v.chunks(LANES))
-        .zip(out.chunks_mut(LANES))
+    let mut p_chunks = p.chunks_exact(3 * LANES);
+    let mut g_chunks = g.chunks_exact(3 * LANES);
+    let mut v_chunks = v.chunks_exact(LANES);
+    let mut out_chunks = out.chunks_exact_mut(LANES);
+    for (((p, g), v), out) in (&mut p_chunks)
+        .zip(&mut g_chunks)
+        .zip(&mut v_chunks)
+        .zip(&mut out_chunks)
     {
-        for l in 0..v.len() {
-            let (px, py, pz) = (
-                p[3 * l].to_f64(),
-                p[3 * l + 1].to_f64(),
-                p[3 * l + 2].to_f64(),
-            );
-            let (gx, gy, gz) = (
-                g[3 * l].to_f64(),
-                g[3 * l + 1].to_f64(),
-                g[3 * l + 2].to_f64(),
-            );
-            let gn = gx * gx + gy * gy + gz * gz;
-            let keep = v[l] & (gn > 0.0) & (gn < f64::INFINITY);
-            let pn = px * px + py * py + pz * pz;
-            // f64::max and min drop a NaN: a NaN cosine becomes -1 (180 degrees); clamp would keep it.
-            #[allow(clippy::manual_clamp)]
-            let cos = ((px * gx + py * gy + pz * gz) / (pn * gn).sqrt())
-                .max(-1.0)
-                .min(1.0);
-            let cos = if pn > 0.0 { cos } else { -1.0 };
-            let e = acos_degrees(if keep { cos } else { 1.0 });
-            out[l] = if keep { e } else { -1.0 };
-            let one = if keep { 1.0 } else { 0.0 };
-            let values = [
-                one,
-                e,
-                e * e,
-                if keep & (e < THRESHOLDS[0]) { 1.0 } else { 0.0 },
-                if keep & (e < THRESHOLDS[1]) { 1.0 } else { 0.0 },
-                if keep & (e < THRESHOLDS[2]) { 1.0 } else { 0.0 },
-                if keep & (e < THRESHOLDS[3]) { 1.0 } else { 0.0 },
-                if keep & (e < THRESHOLDS[4]) { 1.0 } else { 0.0 },
-            ];
-            for (a, x) in acc.iter_mut().zip(values) {
-                a[l] += x;
-            }
-        }
+        // Fixed-size arrays: no bounds checks, so the lanes map onto vector registers.
+        let p: &[T; 3 * LANES] = p.try_into().expect("3 LANES values");
+        let g: &[T; 3 * LANES] = g.try_into().expect("3 LANES values");
+        let v: &[bool; LANES] = v.try_into().expect("LANES values");
+        let out: &mut [f64; LANES] = out.try_into().expect("LANES values");
+        add_lanes(&mut acc, p, g, v, out);
+    }
+    // The tail padded with skipped pixels.
+    let rest = v_chunks.remainder().len();
+    if rest > 0 {
+        let zero = p[0];
+        let (mut pp, mut gg, mut vv) = ([zero; 3 * LANES], [zero; 3 * LANES], [false; LANES]);
+        pp[..3 * rest].copy_from_slice(p_chunks.remainder());
+        gg[..3 * rest].copy_from_slice(g_chunks.remainder());
+        vv[..rest].copy_from_slice(v_chunks.remainder());
+        let mut oo = [0.0; LANES];
+        add_lanes(&mut acc, &pp, &gg, &vv, &mut oo);
+        out_chunks.into_remainder().copy_from_slice(&oo[..rest]);
     }
     acc.map(|lanes| lanes.iter().sum())
+}
+
+#[inline(always)]
+fn add_lanes<T: Real>(
+    acc: &mut [[f64; LANES]; 8],
+    p: &[T; 3 * LANES],
+    g: &[T; 3 * LANES],
+    v: &[bool; LANES],
+    out: &mut [f64; LANES],
+) {
+    let mut cos = [1.0; LANES];
+    let mut keep = [false; LANES];
+    for l in 0..LANES {
+        let (px, py, pz) = (
+            p[3 * l].to_f64(),
+            p[3 * l + 1].to_f64(),
+            p[3 * l + 2].to_f64(),
+        );
+        let (gx, gy, gz) = (
+            g[3 * l].to_f64(),
+            g[3 * l + 1].to_f64(),
+            g[3 * l + 2].to_f64(),
+        );
+        let gn = gx * gx + gy * gy + gz * gz;
+        keep[l] = v[l] & (gn > 0.0) & (gn < f64::INFINITY);
+        let pn = px * px + py * py + pz * pz;
+        // f64::max and min drop a NaN: a NaN cosine becomes -1 (180 degrees); clamp would keep it.
+        #[allow(clippy::manual_clamp)]
+        let c = ((px * gx + py * gy + pz * gz) / (pn * gn).sqrt())
+            .max(-1.0)
+            .min(1.0);
+        let c = if pn > 0.0 { c } else { -1.0 };
+        cos[l] = if keep[l] { c } else { 1.0 };
+    }
+    let e = acos_degrees_lanes(cos);
+    for l in 0..LANES {
+        let (keep, e) = (keep[l], e[l]);
+        out[l] = if keep { e } else { -1.0 };
+        let values = [
+            if keep { 1.0 } else { 0.0 },
+            e,
+            e * e,
+            if keep & (e < THRESHOLDS[0]) { 1.0 } else { 0.0 },
+            if keep & (e < THRESHOLDS[1]) { 1.0 } else { 0.0 },
+            if keep & (e < THRESHOLDS[2]) { 1.0 } else { 0.0 },
+            if keep & (e < THRESHOLDS[3]) { 1.0 } else { 0.0 },
+            if keep & (e < THRESHOLDS[4]) { 1.0 } else { 0.0 },
+        ];
+        for (a, x) in acc.iter_mut().zip(values) {
+            a[l] += x;
+        }
+    }
+}
+
+/// Adds the valid (non-negative) `angles` to `histogram` (HISTOGRAM_BINS + 1 bins, the last one
+/// taking the invalid pixels so that the loop has no branch), on all cores for large images.
+fn fill_histogram(angles: &[f64], histogram: &mut [u32]) {
+    let fill = |angles: &[f64], histogram: &mut [u32]| {
+        for &a in angles {
+            let bin = if a >= 0.0 {
+                (a * BINS_PER_DEGREE as f64) as usize
+            } else {
+                HISTOGRAM_BINS
+            };
+            histogram[bin] += 1;
+        }
+    };
+    let threads = rayon::current_num_threads();
+    if angles.len() < PARALLEL_MIN_PIXELS || threads < 2 {
+        return fill(angles, histogram);
+    }
+    let part = angles.len().div_ceil(threads);
+    let (first, rest) = angles.split_at(part);
+    let others = rayon::join(
+        || fill(first, histogram),
+        || {
+            rest.par_chunks(part)
+                .map(|chunk| {
+                    let mut h = vec![0u32; HISTOGRAM_BINS + 1];
+                    fill(chunk, &mut h);
+                    h
+                })
+                .reduce_with(|mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                    a
+                })
+        },
+    )
+    .1;
+    if let Some(others) = others {
+        histogram.iter_mut().zip(&others).for_each(|(a, b)| *a += b);
+    }
 }
 
 /// The median of the valid (non-negative) `angles` as numpy computes it (mean of the two middle
@@ -170,14 +246,15 @@ fn exact_median(angles: &[f64], histogram: &[u32], count: u64) -> f64 {
         below += c;
     }
     let first_bin = first_bin.expect("count matches the histogram");
+    // bin in [first, last] <=> first <= a * BINS_PER_DEGREE < last + 1 (truncation of a value
+    // >= 0); invalid pixels (-1) fall below. Float bounds keep the scan free of conversions.
+    let (lo, hi) = (first_bin as f64, (last_bin + 1) as f64);
     let mut middle: Vec<f64> = angles
         .iter()
         .copied()
         .filter(|&a| {
-            a >= 0.0 && {
-                let bin = (a * BINS_PER_DEGREE as f64) as usize;
-                bin >= first_bin && bin <= last_bin
-            }
+            let x = a * BINS_PER_DEGREE as f64;
+            (x >= lo) & (x < hi)
         })
         .collect();
     middle.sort_unstable_by(f64::total_cmp);
