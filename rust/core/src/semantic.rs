@@ -311,10 +311,12 @@ impl NearestColour<'_> {
                         let d = [0, 1, 2].map(|a| c[a] - pixel[a]);
                         d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
                     };
-                    if to(integers[second]) < to(integers[first]) {
-                        second
-                    } else {
+                    // Most cells hold one colour: skip the distances there (a well-predicted
+                    // branch); ties keep the first, the lower index.
+                    if first == second || to(integers[first]) <= to(integers[second]) {
                         first
+                    } else {
+                        second
                     }
                 } else {
                     palette
