@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ..depth import encode_depth
-from ..errors import GeneratorError, InvalidArgumentError, InvalidTypeError
+from ..errors import GeneratorError, InvalidArgumentError, InvalidTypeError, VisionBananaError
 from ..instances import encode_instances
 from ..normals import encode_normals
 from ..prompts import parse_mapping
@@ -193,7 +193,14 @@ class ReferenceGenerator(Generator):
             raise InvalidTypeError(f"prompt must be text, got {type(prompt).__name__}")
         picture = as_pil_image(image)
         if self._truth is not None:
-            found = self._truth(picture, prompt)
+            try:
+                found = self._truth(picture, prompt)
+            except VisionBananaError:
+                raise
+            except Exception as error:
+                raise GeneratorError(
+                    f"the reference generator's truth() failed: {type(error).__name__}: {error}"
+                ) from error
             if not isinstance(found, Mapping):
                 raise GeneratorError(
                     f"the reference generator's truth() must return a mapping, "
