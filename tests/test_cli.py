@@ -103,3 +103,157 @@ def test_the_installed_script_runs(tmp_path):
         [script, "decode", "depth", "--help"], capture_output=True, text=True
     )
     assert "--max-depth" in help_text.stdout
+
+
+# --- decode for the other tasks, and run -------------------------------------------------------
+
+LABELS = np.zeros((40, 60), np.int64)
+LABELS[5:20, 5:30] = 1
+LABELS[22:38, 35:58] = 2
+
+
+def _segmentation_picture(tmp_path, background=(0, 0, 0)):
+    picture = vb.encode_semantic(LABELS, [background, (255, 0, 0), (0, 0, 255)], ignore_index=None)
+    path = tmp_path / "seg.png"
+    vb.write_image(path, picture)
+    return path
+
+
+@pytest.mark.parametrize(
+    "colours",
+    [
+        ["--prompt", vb.semantic_prompt({"cat": "red", "dog": "blue"})],
+        ["--mapping", '{"cat": "red", "dog": [0, 0, 255]}'],
+    ],
+    ids=["prompt", "mapping"],
+)
+def test_decode_semantic(tmp_path, capsys, colours):
+    path = _segmentation_picture(tmp_path)
+    assert main(["decode", "semantic", str(path), "-o", str(tmp_path / "out"), *colours]) == 0
+    labels = np.load(tmp_path / "out" / "seg.npy")
+    np.testing.assert_array_equal(labels, np.where(LABELS == 0, 255, LABELS - 1))
+    assert (tmp_path / "out" / "seg.preview.png").is_file()
+    assert "0 cat" in capsys.readouterr().out
+
+
+def test_decode_semantic_with_another_background(tmp_path):
+    path = _segmentation_picture(tmp_path, background=(255, 255, 0))
+    args = ["--mapping", '{"cat": "red", "dog": "blue"}', "--background", "yellow"]
+    assert main(["decode", "semantic", str(path), "-o", str(tmp_path / "out"), *args]) == 0
+    labels = np.load(tmp_path / "out" / "seg.npy")
+    np.testing.assert_array_equal(labels, np.where(LABELS == 0, 255, LABELS - 1))
+
+
+@pytest.mark.parametrize(
+    "colours",
+    [
+        ["--prompt", vb.referring_prompt(["the cat", "the dog"], colors=["red", "blue"])],
+        ["--mapping", '{"the cat": "#ff0000", "the dog": "blue"}'],
+    ],
+    ids=["prompt", "mapping"],
+)
+def test_decode_referring(tmp_path, colours):
+    path = _segmentation_picture(tmp_path)
+    assert main(["decode", "referring", str(path), "-o", str(tmp_path / "out"), *colours]) == 0
+    masks = np.load(tmp_path / "out" / "seg.npy")
+    np.testing.assert_array_equal(masks, np.stack([LABELS == 1, LABELS == 2]))
+
+
+@pytest.mark.parametrize(
+    "colours", [[], ["--prompt", vb.instance_prompt("cup")], ["--background", "black"]]
+)
+def test_decode_instances(tmp_path, colours):
+    path = _segmentation_picture(tmp_path)
+    assert main(["decode", "instances", str(path), "-o", str(tmp_path / "out"), *colours]) == 0
+    ids = np.load(tmp_path / "out" / "seg.npy")
+    assert sorted(np.unique(ids).tolist()) == [0, 1, 2]
+    for label in (1, 2):
+        assert len(np.unique(ids[np.equal(LABELS, label)])) == 1
+
+
+def test_decode_normals(tmp_path):
+    normals = np.zeros((20, 30, 3), np.float32)
+    normals[..., 2] = 1
+    path = tmp_path / "n.png"
+    vb.write_image(path, vb.encode_normals(normals))
+    assert main(["decode", "normals", str(path), "-o", str(tmp_path / "out")]) == 0
+    decoded = np.load(tmp_path / "out" / "n.npy")
+    assert decoded.shape == (20, 30, 3)
+    np.testing.assert_allclose(decoded, normals, atol=0.01)
+    assert vb.read_image(tmp_path / "out" / "n.preview.png").shape == (20, 60, 3)
+
+
+def test_run_with_the_reference_generator(tmp_path, capsys):
+    photo = np.random.default_rng(1).integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    vb.write_image(tmp_path / "photo.png", photo)
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    depth = np.linspace(1, 9, 40 * 60, dtype=np.float32).reshape(40, 60)
+    np.save(truth / "photo.npy", depth)
+    out = tmp_path / "out"
+    args = ["run", "depth", str(tmp_path / "photo.png"), "-o", str(out)]
+    assert main([*args, "--generator", "reference", "--truth", str(truth), "--degrade"]) == 0
+    decoded = np.load(out / "photo.npy")
+    assert decoded.shape == (40, 60)
+    assert np.median(np.abs(decoded - depth) / depth) < 0.01
+    for name in ("photo.preview.png", "photo.prompt.txt", "photo.generated.png"):
+        assert (out / name).is_file()
+    assert "wrote" in capsys.readouterr().out
+
+    np.save(truth / "photo.npy", _labels(40, 60))
+    args = ["run", "semantic", str(tmp_path / "photo.png"), "-o", str(out), "--classes"]
+    assert main([*args, "road", "car", "--generator", "reference", "--truth", str(truth)]) == 0
+    np.testing.assert_array_equal(np.load(out / "photo.npy"), _labels(40, 60))
+
+
+def _labels(h, w):
+    labels = np.zeros((h, w), np.uint8)
+    labels[10:30, 20:50] = 1
+    return labels
+
+
+def test_run_with_a_callable_generator(tmp_path, monkeypatch):
+    module = tmp_path / "my_model.py"
+    module.write_text(
+        "import numpy as np, vision_banana as vb\n"
+        "def generate(image, prompt, seed):\n"
+        "    return vb.encode_depth(np.full((64, 96), 3.0, np.float32))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    photo = np.zeros((32, 48, 3), np.uint8)
+    vb.write_image(tmp_path / "p.png", photo)
+    args = ["run", "depth", str(tmp_path / "p.png"), "-o", str(tmp_path / "out")]
+    assert main([*args, "--generator", "callable:my_model:generate"]) == 0
+    depth = np.load(tmp_path / "out" / "p.npy")
+    assert depth.shape == (32, 48)
+    np.testing.assert_allclose(depth, 3.0, rtol=0.01)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["decode", "semantic", "{pic}", "-o", "{out}", "--mapping", "[1, 2"], "JSON object"),
+        (["decode", "semantic", "{pic}", "-o", "{out}", "--mapping", '{"cat": "nocolour"}'], ""),
+        (["decode", "referring", "{pic}", "-o", "{out}", "--prompt", "hello"], "mapping"),
+        (["run", "depth", "{pic}", "-o", "{out}", "--generator", "gemini2"], "--generator must"),
+        (["run", "depth", "{pic}", "-o", "{out}", "--generator", "reference"], "--truth"),
+        (["run", "semantic", "{pic}", "-o", "{out}", "--generator", "callable:nomodule:f"], ""),
+        (["run", "depth", "{pic}", "-o", "{out}", "--generator", "http:http://127.0.0.1:1/"], ""),
+    ],
+)
+def test_new_commands_fail_in_one_line(tmp_path, capsys, argv, message):
+    picture = _segmentation_picture(tmp_path)
+    argv = [a.replace("{pic}", str(picture)).replace("{out}", str(tmp_path / "out")) for a in argv]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vision-banana: error: ")
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_every_command_has_help(capsys):
+    for argv in (["run"], ["decode", "normals"], ["decode", "semantic"], ["decode", "instances"]):
+        with pytest.raises(SystemExit) as exit_:
+            main([*argv, "--help"])
+        assert exit_.value.code == 0
+        assert "usage: vision-banana" in capsys.readouterr().out

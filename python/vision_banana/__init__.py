@@ -34,7 +34,14 @@ from .depth import (
     project,
     walk,
 )
-from .errors import ImageReadError, InvalidArgumentError, InvalidTypeError, VisionBananaError
+from .errors import (
+    GenerationBlocked,
+    GeneratorError,
+    ImageReadError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    VisionBananaError,
+)
 from .instances import (
     Instance,
     Instances,
@@ -56,6 +63,16 @@ from .metrics import (
     semantic_metrics,
 )
 from .normals import decode_normals, encode_normals, to_opencv
+from .pipeline import (
+    BatchResult,
+    DepthResult,
+    InstancesResult,
+    NormalsResult,
+    ReferringResult,
+    Result,
+    SemanticResult,
+    VisionBanana,
+)
 from .prompts import (
     ColorMapping,
     depth_prompt,
@@ -77,17 +94,27 @@ __all__ = [
     "COLORMAPS",
     "COLOR_FORMATS",
     "NAMED_COLORS",
+    "BatchResult",
     "ColorMapping",
     "DepthMetric",
+    "DepthResult",
+    "GenerationBlocked",
+    "GeneratorError",
     "ImageReadError",
     "Instance",
     "InstanceMetric",
     "Instances",
+    "InstancesResult",
     "InvalidArgumentError",
     "InvalidTypeError",
     "NormalMetric",
+    "NormalsResult",
     "ReferringMetric",
+    "ReferringResult",
+    "Result",
     "SemanticMetric",
+    "SemanticResult",
+    "VisionBanana",
     "VisionBananaError",
     "__version__",
     "color_name",

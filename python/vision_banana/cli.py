@@ -2,25 +2,43 @@
 
     vision-banana decode depth PICTURE... -o OUTDIR
         [--lam L] [--c C] [--max-depth M] [--colormap NAME]
+    vision-banana decode normals PICTURE... -o OUTDIR
+    vision-banana decode semantic|referring|instances PICTURE... -o OUTDIR
+        [--prompt TEXT | --mapping JSON] [--background COLOR]
+    vision-banana run TASK IMAGE... -o OUTDIR
+        --generator reference|callable:MODULE:FUNCTION|http:URL [--classes NAME...]
+        [--prompt TEXT | --mapping JSON] [--truth DIR] [--seed N]
 
-writes, for each picture, ``OUTDIR/<stem>.npy`` (float32 depth in metres) and
-``OUTDIR/<stem>.preview.png`` (the picture beside its decoded depth), and prints summary statistics.
-Errors are one line on stderr and a non-zero exit status.
+``decode`` writes, for each picture, ``OUTDIR/<stem>.npy`` (depth in metres, normals, label map,
+referring masks or instance-id map) and ``OUTDIR/<stem>.preview.png`` (the picture beside its
+decoded result), and prints a summary. ``run`` asks a generator for the picture first, then writes
+the result's files (`vision_banana.pipeline.Result.save`). Errors are one line on stderr and a
+non-zero exit status.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .depth import COLORMAPS, DEFAULT_C, DEFAULT_LAM, decode_depth, walk
-from .errors import VisionBananaError
+from . import __version__, _preview
+from .backends import CallableGenerator, Generator, HTTPGenerator, ReferenceGenerator
+from .colors import parse_color
+from .depth import COLORMAPS, DEFAULT_C, DEFAULT_LAM, decode_depth
+from .errors import InvalidArgumentError, VisionBananaError
+from .instances import extract_instances
 from .io import read_image, write_image
+from .normals import decode_normals
+from .pipeline import VisionBanana
+from .prompts import ColorMapping, parse_mapping
+from .segmentation import decode_referring, decode_semantic
 
 __all__ = ["main"]
 
@@ -28,7 +46,7 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vision-banana",
-        description="Decode Vision Banana pictures into numbers.",
+        description="Decode Vision Banana pictures into numbers, or run a task end to end.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -53,20 +71,269 @@ def _parser() -> argparse.ArgumentParser:
     )
     depth.add_argument("--colormap", choices=COLORMAPS, default="cube_walk")
     depth.set_defaults(run=_decode_depth)
+
+    normals = tasks.add_parser(
+        "normals",
+        help="surface normals",
+        description="Decode normal-map pictures to unit vectors (H, W, 3) in the paper's frame.",
+    )
+    normals.add_argument("pictures", nargs="+", type=Path, metavar="PICTURE")
+    normals.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
+    normals.set_defaults(run=_decode_normals)
+    for task, what in [
+        ("semantic", "label maps (label i = the i-th class of the mapping, 255 = background)"),
+        ("referring", "one bool mask per referring expression (K, H, W)"),
+        ("instances", "instance-id maps (0 = background)"),
+    ]:
+        sub = tasks.add_parser(task, help=what.split(" (")[0], description=f"Decode to {what}.")
+        sub.add_argument("pictures", nargs="+", type=Path, metavar="PICTURE")
+        sub.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
+        _colour_options(sub, required=task != "instances")
+        sub.set_defaults(run=_decode_segments, task=task)
+
+    run = commands.add_parser(
+        "run",
+        help="run a task end to end through a generator",
+        description="Ask a generator for each image's picture, decode it and write the result: "
+        "OUTDIR/<stem>.npy, <stem>.preview.png, <stem>.prompt.txt, <stem>.generated.png.",
+    )
+    run.add_argument("task", choices=["depth", "normals", "semantic", "referring", "instances"])
+    run.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    run.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
+    run.add_argument(
+        "--generator",
+        required=True,
+        metavar="NAME[:SPEC]",
+        help=f"one of: {', '.join(GENERATORS)} (reference needs --truth; callable:MODULE:FUNCTION; "
+        "http:URL)",
+    )
+    run.add_argument(
+        "--classes",
+        "--expressions",
+        nargs="+",
+        metavar="NAME",
+        help="classes (semantic, instances) or referring expressions",
+    )
+    _colour_options(run, required=False)
+    run.add_argument(
+        "--truth",
+        type=Path,
+        metavar="DIR",
+        help="reference generator: DIR/<image stem>.npy holds each image's ground truth (depth in "
+        "metres, normals, label map in --classes order, masks (K, H, W), or an instance-id map)",
+    )
+    run.add_argument("--degrade", action="store_true", help="reference generator: degrade")
+    run.add_argument("--timeout", type=float, default=300.0, help="http generator: seconds")
+    run.add_argument("--seed", type=int, default=None)
+    run.set_defaults(run=_run)
     return parser
+
+
+def _colour_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    source = parser.add_mutually_exclusive_group(required=required)
+    source.add_argument("--prompt", metavar="TEXT", help="the prompt the picture answered")
+    source.add_argument(
+        "--mapping",
+        metavar="JSON",
+        help='the class-to-colour mapping as JSON, e.g. \'{"cat": "red", "background": "black"}\'',
+    )
+    parser.add_argument("--background", metavar="COLOR", help="background colour (default black)")
+
+
+def _mapping(args: argparse.Namespace) -> ColorMapping | None:
+    """The colours from --prompt or --mapping, with --background applied."""
+    if args.prompt is not None:
+        mapping = parse_mapping(args.prompt)
+    elif args.mapping is not None:
+        try:
+            entries = json.loads(args.mapping)
+        except json.JSONDecodeError as error:
+            raise InvalidArgumentError(f"--mapping must be a JSON object: {error}") from None
+        if not isinstance(entries, dict) or not entries:
+            raise InvalidArgumentError(
+                f'--mapping must be a JSON object such as {{"cat": "red"}}, got {args.mapping!r}'
+            )
+        colours = {str(k): parse_color(v) for k, v in entries.items()}
+        background = colours.pop("background", (0, 0, 0))
+        mapping = ColorMapping(colours, background)
+    else:
+        mapping = ColorMapping({}, (0, 0, 0)) if args.background is not None else None
+    if mapping is not None and args.background is not None:
+        mapping = ColorMapping(
+            dict(mapping.classes), parse_color(args.background), mapping.instance_class
+        )
+    return mapping
+
+
+def _decode_normals(args: argparse.Namespace) -> None:
+    args.output.mkdir(parents=True, exist_ok=True)
+    for path in args.pictures:
+        picture = read_image(path)
+        normals, valid = decode_normals(picture)
+        h, w = valid.shape
+        print(f"{path}: {w}x{h} normals, valid {100 * float(np.mean(valid)):.2f} %")
+        shade = _preview.normals_shade(normals, valid)
+        _write(args.output, path, normals, _preview.side_by_side(picture, shade))
+
+
+def _decode_segments(args: argparse.Namespace) -> None:
+    mapping = _mapping(args)
+    if args.task != "instances" and (mapping is None or not mapping.classes):
+        raise InvalidArgumentError(
+            f"decode {args.task} needs classes with colours from --prompt or --mapping"
+        )
+    background = mapping.background if mapping is not None else (0, 0, 0)
+    args.output.mkdir(parents=True, exist_ok=True)
+    for path in args.pictures:
+        picture = read_image(path)
+        h, w = picture.shape[:2]
+        if args.task == "semantic":
+            assert mapping is not None
+            labels = decode_semantic(picture, mapping)
+            colours = list(mapping.classes.values())
+            shade = _preview.labels_shade(labels, colours, background)
+            result: np.ndarray = labels
+            counts = ", ".join(
+                f"{i} {name} {100 * float(np.mean(labels == i)):.1f} %"
+                for i, name in enumerate(mapping.classes)
+            )
+            summary = f"{w}x{h} labels: {counts}; 255 = background"
+        elif args.task == "referring":
+            assert mapping is not None
+            masks = decode_referring(picture, mapping)
+            shade = _preview.masks_shade(masks, list(mapping.classes.values()), background)
+            result = masks
+            counts = ", ".join(
+                f"{i} {name!r} {int(m.sum())} px"
+                for i, (name, m) in enumerate(zip(mapping.classes, masks, strict=True))
+            )
+            summary = f"{w}x{h} masks: {counts}"
+        else:
+            found = extract_instances(picture, background=background)
+            result = found.ids
+            shade = _preview.ids_shade(found.ids)
+            summary = f"{w}x{h} instance ids: {len(found)} instances"
+        print(f"{path}: {summary}")
+        _write(args.output, path, result, _preview.side_by_side(picture, shade))
+
+
+def _write(folder: Path, path: Path, array: np.ndarray, preview: np.ndarray) -> None:
+    np.save(folder / f"{path.stem}.npy", array)
+    write_image(folder / f"{path.stem}.preview.png", preview)
+    print(f"  wrote {folder / (path.stem + '.npy')} and {folder / (path.stem + '.preview.png')}")
+
+
+# --- run: generators ------------------------------------------------------------------------------
+
+
+def _reference(spec: str, args: argparse.Namespace) -> Generator:
+    if args.truth is None:
+        raise InvalidArgumentError("--generator reference needs --truth DIR with <image stem>.npy")
+    # The generator sees only the image, so each image's truth is found by its pixels.
+    files = {}
+    for path in args.images:
+        truth = args.truth / f"{path.stem}.npy"
+        if not truth.is_file():
+            raise InvalidArgumentError(f"--truth has no {truth.name} for {path}")
+        files[hashlib.sha1(np.ascontiguousarray(read_image(path)).tobytes()).hexdigest()] = truth
+    task = args.task
+
+    def truth(image: object, prompt: str) -> dict[str, object]:
+        key = hashlib.sha1(np.ascontiguousarray(np.asarray(image)).tobytes()).hexdigest()
+        array = np.load(files[key])
+        if task == "semantic":
+            return {"labels": array, "classes": args.classes or []}
+        if task == "referring":
+            return {"masks": dict(zip(args.classes or [], array, strict=False))}
+        if task == "instances":
+            return {"instances": array}
+        return {task: array}
+
+    return ReferenceGenerator(truth=truth, degrade=args.degrade, seed=args.seed or 0)
+
+
+def _callable(spec: str, args: argparse.Namespace) -> Generator:
+    module, _, name = spec.rpartition(":")
+    if not module or not name:
+        raise InvalidArgumentError(f"--generator callable needs MODULE:FUNCTION, got {spec!r}")
+    try:
+        function = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise InvalidArgumentError(f"--generator callable:{spec}: {error}") from None
+    return CallableGenerator(function, name=f"callable:{spec}")
+
+
+def _http(spec: str, args: argparse.Namespace) -> Generator:
+    return HTTPGenerator(spec, timeout=args.timeout)
+
+
+# The generators `run --generator NAME[:SPEC]` knows: NAME -> factory(SPEC, args). A backend adds
+# itself with one line here.
+GENERATORS: dict[str, Callable[[str, argparse.Namespace], Generator]] = {
+    "reference": _reference,
+    "callable": _callable,
+    "http": _http,
+}
+
+
+def _generator(args: argparse.Namespace) -> Generator:
+    name, _, spec = args.generator.partition(":")
+    if name not in GENERATORS:
+        raise InvalidArgumentError(
+            f"--generator must be one of {', '.join(GENERATORS)}, got {args.generator!r}"
+        )
+    return GENERATORS[name](spec, args)
+
+
+def _run(args: argparse.Namespace) -> None:
+    vision = VisionBanana(_generator(args), seed=args.seed)
+    mapping = _mapping(args)
+    task = "refer" if args.task == "referring" else args.task
+    options: dict[str, object] = {}
+    if task in ("semantic", "refer"):
+        if args.prompt is not None:
+            options["prompt"] = args.prompt
+        elif mapping is not None and mapping.classes:
+            options["prompt"] = None
+            if task == "semantic":
+                options["classes"] = mapping
+            else:
+                options["expressions"] = list(mapping.classes)
+                options["colors"] = list(mapping.classes.values())
+                options["background"] = mapping.background
+        elif args.classes:
+            options["classes" if task == "semantic" else "expressions"] = args.classes
+        else:
+            raise InvalidArgumentError(f"run {args.task} needs --classes, --mapping or --prompt")
+        if args.classes is None and mapping is not None:
+            args.classes = list(mapping.classes)
+    elif task == "instances":
+        if not args.classes:
+            raise InvalidArgumentError("run instances needs --classes")
+        options["classes"] = args.classes
+        if args.prompt is not None:
+            options["prompt"] = args.prompt
+        elif mapping is not None:
+            options["background"] = mapping.background
+    elif args.prompt is not None:
+        options["prompt"] = args.prompt
+    batch = vision.run_batch(task, args.images, progress=True, **options)
+    args.output.mkdir(parents=True, exist_ok=True)
+    for path, result in zip(args.images, batch.results, strict=True):
+        if result is not None:
+            written = result.save(args.output, path.stem)
+            print(f"{path}: wrote {', '.join(p.name for p in written)} to {args.output}")
+    if batch.failures:
+        first = batch.failures[0][1]
+        raise VisionBananaError(
+            f"{len(batch.failures)} of {len(args.images)} images failed; "
+            f"{args.images[batch.failures[0][0]]}: {first}"
+        )
 
 
 def _depth_preview(picture: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """The picture beside its depth, drawn with viridis on inverse depth (near is bright)."""
-    finite = depth[np.isfinite(depth)]
-    near = float(np.percentile(finite, 1)) if finite.size else 0.0
-    inverse = 1.0 / np.maximum(depth, 1e-3)
-    top = 1.0 / max(near, 1e-3)
-    shade = walk(np.clip(inverse / top, 0.0, 1.0), dtype=np.uint8, colormap="viridis")
-    shown = (
-        picture[..., :3] if picture.dtype == np.uint8 else (picture[..., :3] >> 8).astype(np.uint8)
-    )
-    return np.concatenate([shown, shade], axis=1)
+    return _preview.side_by_side(picture, _preview.depth_shade(depth))
 
 
 def _summary(name: str, depth: np.ndarray, distance: np.ndarray, max_depth: float) -> str:

@@ -8,6 +8,8 @@ that does not know this package.
 from __future__ import annotations
 
 __all__ = [
+    "GenerationBlocked",
+    "GeneratorError",
     "ImageReadError",
     "InvalidArgumentError",
     "InvalidTypeError",
@@ -29,3 +31,13 @@ class InvalidTypeError(VisionBananaError, TypeError):
 
 class ImageReadError(VisionBananaError, ValueError):
     """An image file cannot be decoded: corrupt, truncated, or not an image."""
+
+
+class GeneratorError(VisionBananaError, RuntimeError):
+    """A generator backend cannot run or did not answer with a picture: a missing API key,
+    package or GPU, an HTTP error, a timeout, an answer that is not an image."""
+
+
+class GenerationBlocked(GeneratorError):
+    """The model refused to answer, or its answer was withheld (a safety or policy block).
+    Retrying the same image and prompt is unlikely to help."""

@@ -1,0 +1,26 @@
+"""Generator backends: the model between the prompt and the picture (see `Generator`).
+
+- `ReferenceGenerator`: a stand-in that renders the exact target picture from ground truth
+  (optionally degraded like a real generator's); for tests, demos and measuring decoders.
+- `CallableGenerator`: any Python function ``fn(image, prompt, seed)``.
+- `HTTPGenerator`: the user's own service over HTTP (protocol in `vision_banana.backends.http`).
+"""
+
+from ..errors import GenerationBlocked, GeneratorError
+from .base import Generator, as_pil_image, to_rgb_image
+from .callable import CallableGenerator
+from .http import HTTPGenerator
+from .reference import Degradation, ReferenceGenerator, generation_size
+
+__all__ = [
+    "CallableGenerator",
+    "Degradation",
+    "GenerationBlocked",
+    "Generator",
+    "GeneratorError",
+    "HTTPGenerator",
+    "ReferenceGenerator",
+    "as_pil_image",
+    "generation_size",
+    "to_rgb_image",
+]
