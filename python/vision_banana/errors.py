@@ -39,5 +39,13 @@ class GeneratorError(VisionBananaError, RuntimeError):
 
 
 class GenerationBlocked(GeneratorError):
-    """The model refused to answer, or its answer was withheld (a safety or policy block).
-    Retrying the same image and prompt is unlikely to help."""
+    """The model refused to answer, or its answer was withheld (a safety or policy block, or an
+    answer without a picture). Retrying the same image and prompt is unlikely to help.
+
+    ``reason`` is the backend's word for why, e.g. ``"SAFETY"``, ``"IMAGE_SAFETY"``,
+    ``"PROHIBITED_CONTENT"`` or ``"NO_IMAGE"`` (None when it gave none).
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
