@@ -50,7 +50,7 @@ from PIL import Image
 from ..errors import GenerationBlocked, GeneratorError, InvalidArgumentError, InvalidTypeError
 from .base import Generator
 
-__all__ = ["DEFAULT_MODEL", "GeminiGenerator"]
+__all__ = ["DEFAULT_MODEL", "GeminiGenerator", "decode_image_bytes", "sniff_image_format"]
 
 logger = logging.getLogger(__name__)
 
