@@ -257,3 +257,15 @@ def test_every_command_has_help(capsys):
             main([*argv, "--help"])
         assert exit_.value.code == 0
         assert "usage: vision-banana" in capsys.readouterr().out
+
+
+def test_run_with_gemini_without_a_key_is_one_clear_line(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("google.genai")
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    photo = tmp_path / "photo.png"
+    vb.write_image(photo, np.zeros((8, 8, 3), np.uint8))
+    assert main(["run", "depth", str(photo), "-o", str(tmp_path), "--generator", "gemini"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "GOOGLE_API_KEY" in err
+    assert "\n" not in err

@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         metavar="NAME[:SPEC]",
         help=f"one of: {', '.join(GENERATORS)} (reference needs --truth; callable:MODULE:FUNCTION; "
-        "http:URL)",
+        "http:URL; gemini or gemini:MODEL, with GOOGLE_API_KEY or GEMINI_API_KEY set)",
     )
     run.add_argument(
         "--classes",
@@ -267,12 +267,20 @@ def _http(spec: str, args: argparse.Namespace) -> Generator:
     return HTTPGenerator(spec, timeout=args.timeout)
 
 
+def _gemini(spec: str, args: argparse.Namespace) -> Generator:
+    # Imported here: google-genai is an optional extra.
+    from .backends.gemini import DEFAULT_MODEL, GeminiGenerator
+
+    return GeminiGenerator(spec or DEFAULT_MODEL, timeout=args.timeout)
+
+
 # The generators `run --generator NAME[:SPEC]` knows: NAME -> factory(SPEC, args). A backend adds
 # itself with one line here.
 GENERATORS: dict[str, Callable[[str, argparse.Namespace], Generator]] = {
     "reference": _reference,
     "callable": _callable,
     "http": _http,
+    "gemini": _gemini,
 }
 
 

@@ -92,6 +92,26 @@ def to_rgb_image(answer: Any, source: str = "the generator") -> Image.Image:
     )
 
 
+def batch_arguments(
+    images: Sequence[Any],
+    prompts: str | Sequence[str],
+    seeds: int | Sequence[int | None] | None,
+) -> tuple[list[str], list[int | None]]:
+    """One prompt and one seed per image, from one for all or one per image."""
+    count = len(images)
+    prompt_list = [prompts] * count if isinstance(prompts, str) else list(prompts)
+    if seeds is None or isinstance(seeds, (int, np.integer)):
+        seed_list: list[int | None] = [seeds] * count  # type: ignore[list-item]
+    else:
+        seed_list = list(seeds)
+    for name, values in (("prompts", prompt_list), ("seeds", seed_list)):
+        if len(values) != count:
+            raise InvalidArgumentError(
+                f"{name} must be one value or one per image ({count}), got {len(values)}"
+            )
+    return prompt_list, seed_list
+
+
 class Generator(abc.ABC):
     """An image generator: (photo, prompt) -> RGB picture.
 
@@ -137,17 +157,7 @@ class Generator(abc.ABC):
             prompts: one prompt for all images, or one per image.
             seeds: None, one seed for all, or one per image.
         """
-        count = len(images)
-        prompt_list = [prompts] * count if isinstance(prompts, str) else list(prompts)
-        if seeds is None or isinstance(seeds, (int, np.integer)):
-            seed_list: list[int | None] = [seeds] * count  # type: ignore[list-item]
-        else:
-            seed_list = list(seeds)
-        for name, values in (("prompts", prompt_list), ("seeds", seed_list)):
-            if len(values) != count:
-                raise InvalidArgumentError(
-                    f"{name} must be one value or one per image ({count}), got {len(values)}"
-                )
+        prompt_list, seed_list = batch_arguments(images, prompts, seeds)
         return [
             self.generate(image, prompt, seed=seed)
             for image, prompt, seed in zip(images, prompt_list, seed_list, strict=True)

@@ -48,7 +48,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import GenerationBlocked, GeneratorError, InvalidArgumentError, InvalidTypeError
-from .base import Generator
+from .base import Generator, batch_arguments
 
 __all__ = ["DEFAULT_MODEL", "GeminiGenerator", "decode_image_bytes", "sniff_image_format"]
 
@@ -327,30 +327,29 @@ class GeminiGenerator(Generator):
         return self._generate(_to_pil(image), self._check_prompt(prompt), seed)
 
     def generate_batch(
-        self, images: Sequence[Any], prompts: Sequence[str], *, seed: int | None = None
+        self,
+        images: Sequence[Any],
+        prompts: str | Sequence[str],
+        *,
+        seeds: int | Sequence[int | None] | None = None,
     ) -> list[Image.Image]:
-        """`generate` for each (image, prompt) pair, ``max_concurrency`` requests at a time.
+        """`generate` for each image, ``max_concurrency`` requests at a time.
 
-        Every request gets the same ``seed``. Results come back in input order. If any request
-        fails, the ones not yet started are cancelled and the first failure (in input order) is
-        raised.
+        ``prompts`` and ``seeds``: one for all images or one per image. Results come back in
+        input order. If any request fails, the ones not yet started are cancelled and the first
+        failure (in input order) is raised.
         """
-        images, prompts = list(images), list(prompts)
-        if len(images) != len(prompts):
-            raise InvalidArgumentError(
-                f"images and prompts: expected the same length, got {len(images)} images "
-                f"and {len(prompts)} prompts"
-            )
+        images = list(images)
+        prompt_list, seed_list = batch_arguments(images, prompts, seeds)
         pils = [_to_pil(im, i) for i, im in enumerate(images)]
-        texts = [self._check_prompt(p, i) for i, p in enumerate(prompts)]
-        if len(pils) <= 1:
-            return [self._generate(im, p, seed) for im, p in zip(pils, texts, strict=True)]
+        texts = [self._check_prompt(p, i) for i, p in enumerate(prompt_list)]
+        jobs = list(zip(pils, texts, seed_list, strict=True))
+        if len(jobs) <= 1:
+            return [self._generate(*job) for job in jobs]
         with ThreadPoolExecutor(
             max_workers=min(self.max_concurrency, len(pils)), thread_name_prefix="gemini"
         ) as pool:
-            futures = [
-                pool.submit(self._generate, im, p, seed) for im, p in zip(pils, texts, strict=True)
-            ]
+            futures = [pool.submit(self._generate, *job) for job in jobs]
             try:
                 return [f.result() for f in futures]
             except BaseException:
