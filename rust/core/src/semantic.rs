@@ -294,15 +294,25 @@ impl NearestColour<'_> {
         out: &mut [L],
     ) {
         let palette = self.palette;
-        let mut cells = [0u32; BLOCK];
+        let (mut cells, mut entries) = ([0u32; BLOCK], [0u32; BLOCK]);
         for (src, out) in bytes.chunks(BLOCK * C).zip(out.chunks_mut(BLOCK)) {
             let cells = &mut cells[..out.len()];
             for (cell, p) in cells.iter_mut().zip(src.chunks_exact(C)) {
                 let [r, g, b] = [p[0], p[1], p[2]].map(|v| (v >> (8 - CELL_BITS)) as u32);
                 *cell = (r << (2 * CELL_BITS)) | (g << CELL_BITS) | b;
             }
-            for ((o, &cell), p) in out.iter_mut().zip(cells.iter()).zip(src.chunks_exact(C)) {
-                let entry = palette.entry(cell as usize);
+            // All the block's cell entries first: independent loads that the CPU overlaps,
+            // rather than one cache miss per pixel in the decision loop below.
+            let entries = &mut entries[..out.len()];
+            for (entry, &cell) in entries.iter_mut().zip(cells.iter()) {
+                *entry = palette.cells[cell as usize].load(Ordering::Acquire);
+            }
+            let decisions = out.iter_mut().zip(cells.iter().zip(entries.iter()));
+            for ((o, (&cell, &entry)), p) in decisions.zip(src.chunks_exact(C)) {
+                let entry = match entry {
+                    UNRESOLVED => palette.resolve(cell as usize),
+                    entry => entry,
+                };
                 let pixel = [p[0], p[1], p[2]].map(|v| v as i32);
                 let index = if entry & 3 == PAIR {
                     let (first, second) =
