@@ -3,7 +3,7 @@
 
 use ndarray::{s, ArrayView3, ArrayView4};
 
-use super::fastmath::acos_degrees_lanes;
+use super::fastmath::atan2_degrees_lanes;
 use rayon::prelude::*;
 
 use super::{fold_rows_into, row4, valid_row, Real};
@@ -137,8 +137,8 @@ fn add_lanes<T: Real>(
     v: &[bool; LANES],
     out: &mut [f64; LANES],
 ) {
-    let mut cos = [1.0; LANES];
-    let mut keep = [false; LANES];
+    let (mut cross, mut dot) = ([0.0; LANES], [1.0; LANES]);
+    let (mut keep, mut missing) = ([false; LANES], [false; LANES]);
     for l in 0..LANES {
         let (px, py, pz) = (
             p[3 * l].to_f64(),
@@ -153,15 +153,24 @@ fn add_lanes<T: Real>(
         let gn = gx * gx + gy * gy + gz * gz;
         keep[l] = v[l] & (gn > 0.0) & (gn < f64::INFINITY);
         let pn = px * px + py * py + pz * pz;
-        // f64::max and min drop a NaN: a NaN cosine becomes -1 (180 degrees); clamp would keep it.
-        #[allow(clippy::manual_clamp)]
-        let c = ((px * gx + py * gy + pz * gz) / (pn * gn).sqrt())
-            .max(-1.0)
-            .min(1.0);
-        let c = if pn > 0.0 { c } else { -1.0 };
-        cos[l] = if keep[l] { c } else { 1.0 };
+        // A zero, NaN or infinite prediction has no direction: 180 degrees.
+        missing[l] = !((pn > 0.0) & (pn < f64::INFINITY));
+        // The angle is atan2(|p x g|, p . g): neither vector needs normalising.
+        let (cx, cy, cz) = (py * gz - pz * gy, pz * gx - px * gz, px * gy - py * gx);
+        cross[l] = (cx * cx + cy * cy + cz * cz).sqrt();
+        dot[l] = px * gx + py * gy + pz * gz;
     }
-    let e = acos_degrees_lanes(cos);
+    let e = atan2_degrees_lanes(cross, dot);
+    // Skipped pixels count 0 degrees (nothing in the sums), and may have computed a NaN.
+    let e: [f64; LANES] = std::array::from_fn(|l| {
+        if !keep[l] {
+            0.0
+        } else if missing[l] {
+            180.0
+        } else {
+            e[l]
+        }
+    });
     for l in 0..LANES {
         let (keep, e) = (keep[l], e[l]);
         out[l] = if keep { e } else { -1.0 };
@@ -249,14 +258,17 @@ fn exact_median(angles: &[f64], histogram: &[u32], count: u64) -> f64 {
     // bin in [first, last] <=> first <= a * BINS_PER_DEGREE < last + 1 (truncation of a value
     // >= 0); invalid pixels (-1) fall below. Float bounds keep the scan free of conversions.
     let (lo, hi) = (first_bin as f64, (last_bin + 1) as f64);
-    let mut middle: Vec<f64> = angles
-        .iter()
-        .copied()
-        .filter(|&a| {
-            let x = a * BINS_PER_DEGREE as f64;
-            (x >= lo) & (x < hi)
-        })
-        .collect();
+    // Branch-free compaction (each value written, the cursor advancing only for the middle bins):
+    // a filter's data-dependent branch mispredicts on every other pixel.
+    let in_bins: u32 = histogram[first_bin..=last_bin].iter().sum();
+    let mut middle = vec![0.0f64; in_bins as usize + 1];
+    let mut k = 0;
+    for &a in angles {
+        let x = a * BINS_PER_DEGREE as f64;
+        middle[k.min(in_bins as usize)] = a;
+        k += ((x >= lo) & (x < hi)) as usize;
+    }
+    middle.truncate(k);
     middle.sort_unstable_by(f64::total_cmp);
     let at = |rank: u64| middle[(rank - before_first) as usize];
     0.5 * (at(ranks[0]) + at(ranks[1]))
