@@ -3,7 +3,7 @@
 
 use ndarray::ArrayView3;
 
-use super::fastmath::ln;
+use super::fastmath::ln_ratio;
 use super::{fold_rows, row, valid_row, Real};
 use crate::error::{Error, Result};
 use crate::simd;
@@ -126,14 +126,13 @@ fn add_lanes<T: Real>(
         } else {
             1.0
         };
-        let r = pl / gl;
-        // max(p / g, g / p) < t as p < t g and g < t p: no second division, and exact for f32
-        // inputs (t = 1.25^k has at most 7 significant bits, the products fit an f64).
+        // max(p / g, g / p) < t as p < t g and g < t p: no division, and exact for f32 inputs
+        // (t = 1.25^k has at most 7 significant bits, the products fit an f64).
         let within = |t: f64| keep & (pl < t * gl) & (gl < t * pl);
-        // |g - p| / g = |1 - p / g|: one division fewer, the difference in the last bits.
-        let rel = 1.0 - r;
+        // One division per pixel, shared by the logarithm and 1 / g.
+        let (d, inv_g) = ln_ratio(pl, gl);
         let diff = gl - pl;
-        let d = ln(r);
+        let rel = diff * inv_g;
         let values = [
             if keep { 1.0 } else { 0.0 },
             if within(1.25) { 1.0 } else { 0.0 },

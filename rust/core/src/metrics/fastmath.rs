@@ -1,24 +1,44 @@
-//! `ln` and `atan2` in plain arithmetic, so that LLVM vectorises the metric loops around them
+//! `ln(p / g)` and `atan2` in plain arithmetic, so that LLVM vectorises the metric loops around them
 //! (libm calls stay scalar). Both are accurate to a few units in the last place of an f64.
 
 /// 2^52 as an f64: adding it to a small integer's bits turns them into that integer's value.
 const TWO_52: f64 = 4_503_599_627_370_496.0;
 
-/// Natural logarithm of a positive, finite, normal `x`.
-///
-/// x = m 2^e with m in [sqrt(1/2), sqrt(2)), and ln m = 2 atanh(s) with s = (m - 1) / (m + 1),
-/// |s| <= 0.172, from its odd series (11 terms reach 1e-17).
+/// x = m 2^e for a positive, finite, normal `x`: (m in [1, 2), e as a float, the exponent field).
 #[inline(always)]
-pub fn ln(x: f64) -> f64 {
+fn split(x: f64) -> (f64, f64, u64) {
     let bits = x.to_bits();
     let exponent_bits = (bits >> 52) & 0x7ff;
     let mantissa = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
-    let high = mantissa > std::f64::consts::SQRT_2;
-    let m = if high { mantissa * 0.5 } else { mantissa };
     // The exponent field as a float without an int-to-float conversion (none in AVX2 for i64).
-    let e = f64::from_bits(0x4330_0000_0000_0000 | exponent_bits) - TWO_52 - 1023.0
-        + if high { 1.0 } else { 0.0 };
-    let s = (m - 1.0) / (m + 1.0);
+    let e = f64::from_bits(0x4330_0000_0000_0000 | exponent_bits) - TWO_52 - 1023.0;
+    (mantissa, e, exponent_bits)
+}
+
+/// (ln(p / g), 1 / g) for positive, finite, normal `p` and `g`, with a single division.
+///
+/// p / g = (mp / mg) 2^(ep - eg) with mantissas mp, mg in [1, 2); mp is halved or doubled
+/// (exactly) so that m = mp / mg lies in [sqrt(1/2), sqrt(2)), and ln m = 2 atanh(s) with
+/// s = (mp - mg) / (mp + mg), |s| <= 0.172, from its odd series (11 terms reach 1e-17). The one
+/// division D = 1 / (mg (mp + mg)) gives both 1 / (mp + mg) = mg D and 1 / mg = (mp + mg) D:
+/// divisions are what the depth loop waits on.
+#[inline(always)]
+pub fn ln_ratio(p: f64, g: f64) -> (f64, f64) {
+    let (mp, ep, _) = split(p);
+    let (mg, eg, g_exponent_bits) = split(g);
+    let high = mp > std::f64::consts::SQRT_2 * mg;
+    let low = mp * std::f64::consts::SQRT_2 < mg;
+    let mp = if high {
+        mp * 0.5
+    } else if low {
+        mp * 2.0
+    } else {
+        mp
+    };
+    let e = ep - eg + if high { 1.0 } else { 0.0 } - if low { 1.0 } else { 0.0 };
+    let sum = mp + mg;
+    let d = 1.0 / (mg * sum);
+    let s = (mp - mg) * (mg * d);
     let z = s * s;
     // sum_k z^k / (2k + 1), k = 0..=10, in Estrin's form: a dependency chain of 5 steps instead of
     // Horner's 10, so that the pixels in flight overlap (the loop is latency-bound otherwise).
@@ -30,7 +50,11 @@ pub fn ln(x: f64) -> f64 {
     let r1 = q(4) + q(6) * z2;
     let r2 = q(8) + c(10) * z2;
     let series = (r0 + r1 * z4) + r2 * z8;
-    e * std::f64::consts::LN_2 + 2.0 * s * series
+    // 1 / g = (1 / mg) 2^-eg, as ((1 / mg) 2^(1 - eg)) / 2: 2^(1 - eg) is a normal float for every
+    // normal g (exponent field 2047 - field of g, in [1, 2046]).
+    let scale = f64::from_bits((2047 - g_exponent_bits) << 52);
+    let inv_g = sum * d * scale * 0.5;
+    (e * std::f64::consts::LN_2 + 2.0 * s * series, inv_g)
 }
 
 /// Cephes' `atan`: atan(u) = u + u z P(z) / Q(z), z = u^2, for |u| <= 0.66, to within 1e-16
@@ -86,8 +110,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ln_matches_std() {
-        for &x in &[
+    fn ln_ratio_matches_std() {
+        let values = [
             1e-300f64,
             1e-3,
             0.5,
@@ -97,17 +121,21 @@ mod tests {
             1.0 + 1e-12,
             std::f64::consts::SQRT_2 * 0.999,
             std::f64::consts::SQRT_2 * 1.001,
+            1.9999,
             2.0,
             3.7,
             1e5,
             1e300,
-        ] {
-            let want = x.ln();
-            assert!(
-                (ln(x) - want).abs() <= 4e-16 * want.abs().max(1.0),
-                "{x}: {} vs {want}",
-                ln(x)
-            );
+            f64::MAX,
+        ];
+        for &p in &values {
+            for &g in &values {
+                let (d, inv_g) = ln_ratio(p, g);
+                let want = p.ln() - g.ln();
+                let scale = p.ln().abs().max(g.ln().abs()).max(1.0);
+                assert!((d - want).abs() <= 4e-16 * scale, "{p} {g}: {d} vs {want}");
+                assert!((inv_g * g - 1.0).abs() <= 4e-16, "{g}: {inv_g}");
+            }
         }
     }
 

@@ -93,7 +93,7 @@ pub fn errors<T: Real>(
 }
 
 /// Lanes of the running sums: one AVX2 register of f64 per sum.
-const LANES: usize = 4;
+const LANES: usize = 8;
 
 #[inline(always)]
 fn row_errors<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 8] {
