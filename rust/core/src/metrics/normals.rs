@@ -137,8 +137,10 @@ fn add_lanes<T: Real>(
     v: &[bool; LANES],
     out: &mut [f64; LANES],
 ) {
+    // Masks as 0.0 / 1.0 floats, not bools: bool arrays make LLVM pack and unpack the lanes with
+    // scalar code between the loops.
     let (mut cross, mut dot) = ([0.0; LANES], [1.0; LANES]);
-    let (mut keep, mut missing) = ([false; LANES], [false; LANES]);
+    let (mut keep, mut missing) = ([0.0f64; LANES], [0.0f64; LANES]);
     for l in 0..LANES {
         let (px, py, pz) = (
             p[3 * l].to_f64(),
@@ -151,38 +153,41 @@ fn add_lanes<T: Real>(
             g[3 * l + 2].to_f64(),
         );
         let gn = gx * gx + gy * gy + gz * gz;
-        keep[l] = v[l] & (gn > 0.0) & (gn < f64::INFINITY);
+        let valid = if v[l] { 1.0 } else { 0.0 };
+        keep[l] = if (gn > 0.0) & (gn < f64::INFINITY) {
+            valid
+        } else {
+            0.0
+        };
         let pn = px * px + py * py + pz * pz;
         // A zero, NaN or infinite prediction has no direction: 180 degrees.
-        missing[l] = !((pn > 0.0) & (pn < f64::INFINITY));
+        missing[l] = if (pn > 0.0) & (pn < f64::INFINITY) {
+            0.0
+        } else {
+            1.0
+        };
         // The angle is atan2(|p x g|, p . g): neither vector needs normalising.
         let (cx, cy, cz) = (py * gz - pz * gy, pz * gx - px * gz, px * gy - py * gx);
         cross[l] = (cx * cx + cy * cy + cz * cz).sqrt();
         dot[l] = px * gx + py * gy + pz * gz;
     }
     let e = atan2_degrees_lanes(cross, dot);
-    // Skipped pixels count 0 degrees (nothing in the sums), and may have computed a NaN.
-    let e: [f64; LANES] = std::array::from_fn(|l| {
-        if !keep[l] {
-            0.0
-        } else if missing[l] {
-            180.0
-        } else {
-            e[l]
-        }
-    });
     for l in 0..LANES {
-        let (keep, e) = (keep[l], e[l]);
-        out[l] = if keep { e } else { -1.0 };
+        let keep = keep[l];
+        // Skipped pixels count 0 degrees (nothing in the sums), and may have computed a NaN.
+        let e = if missing[l] > 0.0 { 180.0 } else { e[l] };
+        let e = if keep > 0.0 { e } else { 0.0 };
+        out[l] = if keep > 0.0 { e } else { -1.0 };
+        let within = |t: f64| if e < t { keep } else { 0.0 };
         let values = [
-            if keep { 1.0 } else { 0.0 },
+            keep,
             e,
             e * e,
-            if keep & (e < THRESHOLDS[0]) { 1.0 } else { 0.0 },
-            if keep & (e < THRESHOLDS[1]) { 1.0 } else { 0.0 },
-            if keep & (e < THRESHOLDS[2]) { 1.0 } else { 0.0 },
-            if keep & (e < THRESHOLDS[3]) { 1.0 } else { 0.0 },
-            if keep & (e < THRESHOLDS[4]) { 1.0 } else { 0.0 },
+            within(THRESHOLDS[0]),
+            within(THRESHOLDS[1]),
+            within(THRESHOLDS[2]),
+            within(THRESHOLDS[3]),
+            within(THRESHOLDS[4]),
         ];
         for (a, x) in acc.iter_mut().zip(values) {
             a[l] += x;
