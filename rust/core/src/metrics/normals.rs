@@ -4,11 +4,9 @@
 use ndarray::{s, ArrayView3, ArrayView4};
 
 use super::fastmath::atan2_degrees_lanes;
-use rayon::prelude::*;
 
 use super::{fold_rows_into, row4, valid_row, Real};
 use crate::error::{Error, Result};
-use crate::rows::PARALLEL_MIN_PIXELS;
 use crate::simd;
 
 /// The thresholds, in degrees, of the "share within" metrics.
@@ -47,7 +45,6 @@ pub fn errors<T: Real>(
     let (n, h, w, _) = gt.dim();
     let all = vec![true; w];
     let mut angles = vec![0.0f64; h * w];
-    let mut image_histogram = vec![0u32; HISTOGRAM_BINS + 1];
     let mut stats = Vec::with_capacity(n);
     for image in 0..n {
         let one = s![image..image + 1, .., ..];
@@ -56,13 +53,15 @@ pub fn errors<T: Real>(
             gt.slice_move(s![image..image + 1, .., .., ..]),
         );
         let v = valid.map(|v| v.slice_move(one));
-        // Errors of each row into `angles` (-1 marks an invalid pixel), sums per task.
-        let sums = fold_rows_into(
+        // Errors of each row into `angles` (-1 marks an invalid pixel), sums and histogram per
+        // split of the work: the histogram counts each row while it is in L1, not in a second
+        // pass over all the errors.
+        let (sums, mut image_histogram) = fold_rows_into(
             h,
             w,
             &mut angles,
-            || [0.0f64; 8],
-            |acc, r, out| {
+            || ([0.0f64; 8], vec![0u32; HISTOGRAM_BINS + 1]),
+            |(acc, hist), r, out| {
                 let (pr, gr) = (row4(p, r), row4(g, r));
                 let vr = valid_row(v, r, &all);
                 let row = simd::vectorised(
@@ -70,14 +69,14 @@ pub fn errors<T: Real>(
                     || row_errors(&pr, &gr, &vr, out),
                 );
                 acc.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+                fill_histogram(out, hist);
             },
-            |mut a, b| {
+            |(mut a, mut ha), (b, hb)| {
                 a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-                a
+                ha.iter_mut().zip(&hb).for_each(|(a, b)| *a += b);
+                (a, ha)
             },
         );
-        image_histogram.fill(0);
-        fill_histogram(&angles, &mut image_histogram);
         image_histogram[HISTOGRAM_BINS] = 0;
         histogram
             .iter_mut()
@@ -196,42 +195,15 @@ fn add_lanes<T: Real>(
 }
 
 /// Adds the valid (non-negative) `angles` to `histogram` (HISTOGRAM_BINS + 1 bins, the last one
-/// taking the invalid pixels so that the loop has no branch), on all cores for large images.
+/// taking the invalid pixels so that the loop has no branch).
 fn fill_histogram(angles: &[f64], histogram: &mut [u32]) {
-    let fill = |angles: &[f64], histogram: &mut [u32]| {
-        for &a in angles {
-            let bin = if a >= 0.0 {
-                (a * BINS_PER_DEGREE as f64) as usize
-            } else {
-                HISTOGRAM_BINS
-            };
-            histogram[bin] += 1;
-        }
-    };
-    let threads = rayon::current_num_threads();
-    if angles.len() < PARALLEL_MIN_PIXELS || threads < 2 {
-        return fill(angles, histogram);
-    }
-    let part = angles.len().div_ceil(threads);
-    let (first, rest) = angles.split_at(part);
-    let others = rayon::join(
-        || fill(first, histogram),
-        || {
-            rest.par_chunks(part)
-                .map(|chunk| {
-                    let mut h = vec![0u32; HISTOGRAM_BINS + 1];
-                    fill(chunk, &mut h);
-                    h
-                })
-                .reduce_with(|mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                    a
-                })
-        },
-    )
-    .1;
-    if let Some(others) = others {
-        histogram.iter_mut().zip(&others).for_each(|(a, b)| *a += b);
+    for &a in angles {
+        let bin = if a >= 0.0 {
+            (a * BINS_PER_DEGREE as f64) as usize
+        } else {
+            HISTOGRAM_BINS
+        };
+        histogram[bin] += 1;
     }
 }
 
