@@ -3,7 +3,7 @@
 
 use ndarray::ArrayView3;
 
-use super::fastmath::ln;
+use super::fastmath::ln_ratio;
 use super::{fold_rows, row, valid_row, Real};
 use crate::error::{Error, Result};
 use crate::simd;
@@ -24,7 +24,7 @@ pub const SUMS: [&str; 10] = [
 
 /// Lanes of the running sums: one AVX2 register of f64 per sum, ten sums filling ten of the
 /// sixteen registers (more lanes would spill).
-const LANES: usize = 4;
+const LANES: usize = 8;
 
 /// Per image of the (N, H, W) maps: the [`SUMS`] over the pixels where `valid` (when given) is true
 /// and the ground truth lies in (min_depth, max_depth). Predictions are first clipped to
@@ -117,34 +117,38 @@ fn add_lanes<T: Real>(
     max: f64,
 ) {
     for l in 0..LANES {
-        let gl = g[l].to_f64();
-        let keep = v[l] & (gl > min) & (gl < max);
-        // Skipped pixels compute on (1, 1), which adds nothing but the counts, masked.
-        let gl = if keep { gl } else { 1.0 };
-        let pl = if keep {
-            p[l].to_f64().max(min).min(max)
-        } else {
+        // The mask as a 0.0 / 1.0 float and both values loaded unconditionally: a bool mask and a
+        // conditional load become scalar code or masked loads.
+        let (gl, pl) = (g[l].to_f64(), p[l].to_f64());
+        let keep = if v[l] & (gl > min) & (gl < max) {
             1.0
+        } else {
+            0.0
         };
-        let r = pl / gl;
-        let ratio = r.max(gl / pl);
-        // |g - p| / g = |1 - p / g|: one division fewer, the difference in the last bits.
-        let rel = 1.0 - r;
+        // Skipped pixels compute on (1, 1), which adds nothing but the counts, masked.
+        let (gl, pl) = if keep > 0.0 {
+            (gl, pl.max(min).min(max))
+        } else {
+            (1.0, 1.0)
+        };
+        // max(p / g, g / p) < t as p < t g and g < t p: no division, and exact for f32 inputs
+        // (t = 1.25^k has at most 7 significant bits, the products fit an f64).
+        let within = |t: f64| {
+            if (pl < t * gl) & (gl < t * pl) {
+                keep
+            } else {
+                0.0
+            }
+        };
+        // One division per pixel, shared by the logarithm and 1 / g.
+        let (d, inv_g) = ln_ratio(pl, gl);
         let diff = gl - pl;
-        let d = ln(r);
+        let rel = diff * inv_g;
         let values = [
-            if keep { 1.0 } else { 0.0 },
-            if keep & (ratio < 1.25) { 1.0 } else { 0.0 },
-            if keep & (ratio < 1.25 * 1.25) {
-                1.0
-            } else {
-                0.0
-            },
-            if keep & (ratio < 1.25 * 1.25 * 1.25) {
-                1.0
-            } else {
-                0.0
-            },
+            keep,
+            within(1.25),
+            within(1.25 * 1.25),
+            within(1.25 * 1.25 * 1.25),
             rel.abs(),
             diff * rel,
             diff * diff,

@@ -1,83 +1,106 @@
-//! `ln` and `acos` in plain arithmetic, so that LLVM vectorises the metric loops around them
+//! `ln(p / g)` and `atan2` in plain arithmetic, so that LLVM vectorises the metric loops around them
 //! (libm calls stay scalar). Both are accurate to a few units in the last place of an f64.
 
 /// 2^52 as an f64: adding it to a small integer's bits turns them into that integer's value.
 const TWO_52: f64 = 4_503_599_627_370_496.0;
 
-/// Natural logarithm of a positive, finite, normal `x`.
-///
-/// x = m 2^e with m in [sqrt(1/2), sqrt(2)), and ln m = 2 atanh(s) with s = (m - 1) / (m + 1),
-/// |s| <= 0.172, from its odd series (11 terms reach 1e-17).
+/// x = m 2^e for a positive, finite, normal `x`: (m in [1, 2), e as a float, the exponent field).
 #[inline(always)]
-pub fn ln(x: f64) -> f64 {
+fn split(x: f64) -> (f64, f64, u64) {
     let bits = x.to_bits();
     let exponent_bits = (bits >> 52) & 0x7ff;
     let mantissa = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
-    let high = mantissa > std::f64::consts::SQRT_2;
-    let m = if high { mantissa * 0.5 } else { mantissa };
     // The exponent field as a float without an int-to-float conversion (none in AVX2 for i64).
-    let e = f64::from_bits(0x4330_0000_0000_0000 | exponent_bits) - TWO_52 - 1023.0
-        + if high { 1.0 } else { 0.0 };
-    let s = (m - 1.0) / (m + 1.0);
-    let z = s * s;
-    let mut series = 1.0 / 21.0;
-    for k in (0..10).rev() {
-        series = series * z + 1.0 / (2 * k + 1) as f64;
-    }
-    e * std::f64::consts::LN_2 + 2.0 * s * series
+    let e = f64::from_bits(0x4330_0000_0000_0000 | exponent_bits) - TWO_52 - 1023.0;
+    (mantissa, e, exponent_bits)
 }
 
-/// Coefficients of asin(t) / t as a series in t^2: (2k)! / (4^k (k!)^2 (2k + 1)).
-const ASIN_SERIES: [f64; 20] = {
-    let mut c = [0.0; 20];
-    let mut central = 1.0; // (2k)! / (4^k (k!)^2)
-    let mut k = 0;
-    while k < 20 {
-        c[k] = central / (2 * k + 1) as f64;
-        central *= (2 * k + 1) as f64 / (2 * k + 2) as f64;
-        k += 1;
-    }
-    c
-};
-
-/// Arc cosine in degrees of `x` in [-1, 1].
+/// (ln(p / g), 1 / g) for positive, finite, normal `p` and `g`, with a single division.
 ///
-/// With u = sin^2(a / 2) = (1 - x) / 2, two halvings sin^2(a / 2^(k+1)) = u / (2 (1 + sqrt(1 - u)))
-/// (no cancellation) bring the angle to at most 22.5 degrees, where the asin series converges
-/// fast (20 terms reach 1e-17): a = 8 asin(sqrt(u)).
-///
-/// The loops use [`acos_degrees_lanes`]; this scalar form is the reference in the tests.
-#[cfg(test)]
-pub fn acos_degrees(x: f64) -> f64 {
-    let mut u = (1.0 - x) * 0.5;
-    for _ in 0..2 {
-        u = u / (2.0 * (1.0 + (1.0 - u).sqrt()));
-    }
-    let mut series = 0.0;
-    for c in ASIN_SERIES.iter().rev() {
-        series = series * u + c;
-    }
-    (8.0 * u.sqrt() * series * (180.0 / std::f64::consts::PI)).min(180.0)
-}
-
-/// [`acos_degrees`] of `N` values at once: the loops run over the lanes innermost, so that each
-/// step is one vector instruction however long the series (a per-value call inside a loop over the
-/// lanes is too big for LLVM to unroll, and stays scalar).
+/// p / g = (mp / mg) 2^(ep - eg) with mantissas mp, mg in [1, 2); mp is halved or doubled
+/// (exactly) so that m = mp / mg lies in [sqrt(1/2), sqrt(2)), and ln m = 2 atanh(s) with
+/// s = (mp - mg) / (mp + mg), |s| <= 0.172, from its odd series (11 terms reach 1e-17). The one
+/// division D = 1 / (mg (mp + mg)) gives both 1 / (mp + mg) = mg D and 1 / mg = (mp + mg) D:
+/// divisions are what the depth loop waits on.
 #[inline(always)]
-pub fn acos_degrees_lanes<const N: usize>(x: [f64; N]) -> [f64; N] {
-    let mut u = x.map(|x| (1.0 - x) * 0.5);
-    for _ in 0..2 {
-        u = u.map(|u| u / (2.0 * (1.0 + (1.0 - u).sqrt())));
-    }
-    let mut series = [0.0; N];
-    for c in ASIN_SERIES.iter().rev() {
-        for (s, u) in series.iter_mut().zip(u) {
-            *s = *s * u + c;
-        }
-    }
+pub fn ln_ratio(p: f64, g: f64) -> (f64, f64) {
+    let (mp, ep, _) = split(p);
+    let (mg, eg, g_exponent_bits) = split(g);
+    let high = mp > std::f64::consts::SQRT_2 * mg;
+    let low = mp * std::f64::consts::SQRT_2 < mg;
+    let mp = if high {
+        mp * 0.5
+    } else if low {
+        mp * 2.0
+    } else {
+        mp
+    };
+    let e = ep - eg + if high { 1.0 } else { 0.0 } - if low { 1.0 } else { 0.0 };
+    let sum = mp + mg;
+    let d = 1.0 / (mg * sum);
+    let s = (mp - mg) * (mg * d);
+    let z = s * s;
+    // sum_k z^k / (2k + 1), k = 0..=10, in Estrin's form: a dependency chain of 5 steps instead of
+    // Horner's 10, so that the pixels in flight overlap (the loop is latency-bound otherwise).
+    let c = |k: i32| 1.0 / (2 * k + 1) as f64;
+    let (z2, z4) = (z * z, z * z * (z * z));
+    let z8 = z4 * z4;
+    let q = |k: i32| c(k) + c(k + 1) * z;
+    let r0 = q(0) + q(2) * z2;
+    let r1 = q(4) + q(6) * z2;
+    let r2 = q(8) + c(10) * z2;
+    let series = (r0 + r1 * z4) + r2 * z8;
+    // 1 / g = (1 / mg) 2^-eg, as ((1 / mg) 2^(1 - eg)) / 2: 2^(1 - eg) is a normal float for every
+    // normal g (exponent field 2047 - field of g, in [1, 2046]).
+    let scale = f64::from_bits((2047 - g_exponent_bits) << 52);
+    let inv_g = sum * d * scale * 0.5;
+    (e * std::f64::consts::LN_2 + 2.0 * s * series, inv_g)
+}
+
+/// Cephes' `atan`: atan(u) = u + u z P(z) / Q(z), z = u^2, for |u| <= 0.66, to within 1e-16
+/// relative; highest degree first, Q monic.
+const ATAN_P: [f64; 5] = [
+    -8.750_608_600_031_904e-1,
+    -1.615_753_718_733_365e1,
+    -7.500_855_792_314_705e1,
+    -1.228_866_684_490_136e2,
+    -6.485_021_904_942_025e1,
+];
+const ATAN_Q: [f64; 5] = [
+    2.485_846_490_142_306e1,
+    1.650_270_098_316_988_5e2,
+    4.328_810_604_912_903e2,
+    4.853_903_996_359_137e2,
+    1.945_506_571_482_614e2,
+];
+
+/// atan2(y, x) in degrees, in [0, 180], of `N` pairs with y >= 0 (not both zero).
+///
+/// The angle between two vectors as atan2(|p x g|, p . g) costs one square root and two divisions,
+/// where acos of the normalised dot product takes more of both (and loses accuracy near 0 and 180
+/// degrees). With a = min(y, |x|) <= b = max(y, |x|), atan(a / b) is in [0, 45] degrees; above
+/// a / b = 0.66 it is 45 degrees + atan((a - b) / (a + b)), so Cephes' range always holds.
+#[inline(always)]
+pub fn atan2_degrees_lanes<const N: usize>(y: [f64; N], x: [f64; N]) -> [f64; N] {
+    use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
     let mut out = [0.0; N];
-    for ((o, s), u) in out.iter_mut().zip(series).zip(u) {
-        *o = (8.0 * u.sqrt() * s * (180.0 / std::f64::consts::PI)).min(180.0);
+    for l in 0..N {
+        let (y, x) = (y[l], x[l]);
+        let ax = x.abs();
+        let (a, b) = (y.min(ax), y.max(ax));
+        let big = a > 0.66 * b;
+        let u = if big { a - b } else { a } / if big { a + b } else { b };
+        let z = u * u;
+        let mut p = ATAN_P[0];
+        let mut q = z + ATAN_Q[0];
+        for k in 1..5 {
+            p = p * z + ATAN_P[k];
+            q = q * z + ATAN_Q[k];
+        }
+        let t = if big { FRAC_PI_4 } else { 0.0 } + (u + u * (z * p / q));
+        let t = if y > ax { FRAC_PI_2 - t } else { t };
+        let t = if x < 0.0 { PI - t } else { t };
+        out[l] = (t * (180.0 / PI)).min(180.0);
     }
     out
 }
@@ -87,8 +110,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ln_matches_std() {
-        for &x in &[
+    fn ln_ratio_matches_std() {
+        let values = [
             1e-300f64,
             1e-3,
             0.5,
@@ -98,38 +121,42 @@ mod tests {
             1.0 + 1e-12,
             std::f64::consts::SQRT_2 * 0.999,
             std::f64::consts::SQRT_2 * 1.001,
+            1.9999,
             2.0,
             3.7,
             1e5,
             1e300,
-        ] {
-            let want = x.ln();
-            assert!(
-                (ln(x) - want).abs() <= 4e-16 * want.abs().max(1.0),
-                "{x}: {} vs {want}",
-                ln(x)
-            );
+            f64::MAX,
+        ];
+        for &p in &values {
+            for &g in &values {
+                let (d, inv_g) = ln_ratio(p, g);
+                let want = p.ln() - g.ln();
+                let scale = p.ln().abs().max(g.ln().abs()).max(1.0);
+                assert!((d - want).abs() <= 4e-16 * scale, "{p} {g}: {d} vs {want}");
+                assert!((inv_g * g - 1.0).abs() <= 4e-16, "{g}: {inv_g}");
+            }
         }
     }
 
     #[test]
-    fn acos_matches_std() {
-        for i in 0..=20_000 {
-            let x = -1.0 + i as f64 / 10_000.0;
-            let want = x.acos().to_degrees();
-            assert_eq!(acos_degrees_lanes([x; 4]), [acos_degrees(x); 4]);
-            assert!(
-                (acos_degrees(x) - want).abs() < 1e-11,
-                "{x}: {} vs {want}",
-                acos_degrees(x)
-            );
+    fn atan2_matches_std() {
+        let mut worst = 0.0f64;
+        for i in 0..=40_000 {
+            let a = std::f64::consts::PI * i as f64 / 40_000.0;
+            for r in [1e-3, 1.0, 7.5] {
+                let (y, x) = (r * a.sin().abs(), r * a.cos());
+                let want = y.atan2(x).to_degrees();
+                let got = atan2_degrees_lanes([y; 4], [x; 4])[0];
+                worst = worst.max((got - want).abs());
+            }
         }
-        for &x in &[1.0f64 - 1e-15, 1.0 - 1e-9, -1.0 + 1e-12] {
-            let want = x.acos().to_degrees();
-            assert!(
-                (acos_degrees(x) - want).abs() < 1e-9 * want.max(1e-3),
-                "{x}"
-            );
-        }
+        assert!(worst < 1e-13, "{worst}");
+        assert_eq!(atan2_degrees_lanes([0.0], [-2.0]), [180.0]);
+        assert_eq!(atan2_degrees_lanes([0.0], [2.0]), [0.0]);
+        assert_eq!(
+            atan2_degrees_lanes([1e-30], [2.0])[0],
+            (5e-31f64).to_degrees()
+        );
     }
 }

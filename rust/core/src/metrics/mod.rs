@@ -69,20 +69,21 @@ where
     F: Fn(&mut A, usize, &mut [O]) + Sync + Send,
     M: Fn(A, A) -> A + Sync + Send,
 {
-    let task = |first_row: usize, out: &mut [O]| {
-        let mut acc = init();
+    let task = |mut acc: A, first_row: usize, out: &mut [O]| {
         for (i, out_row) in out.chunks_mut(out_per_row.max(1)).enumerate() {
             fold(&mut acc, first_row + i, out_row);
         }
         acc
     };
     if rows * out_per_row < PARALLEL_MIN_PIXELS {
-        return task(0, out);
+        return task(init(), 0, out);
     }
     let rows_per_task = (TASK_PIXELS / out_per_row).max(1);
+    // fold, not map: an accumulator per split of the work (a few per thread), not per task, as
+    // accumulators may be large (the normals' histograms).
     out.par_chunks_mut(out_per_row * rows_per_task)
         .enumerate()
-        .map(|(t, out)| task(t * rows_per_task, out))
+        .fold(&init, |acc, (t, out)| task(acc, t * rows_per_task, out))
         .reduce(&init, &merge)
 }
 

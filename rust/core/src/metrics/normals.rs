@@ -3,12 +3,10 @@
 
 use ndarray::{s, ArrayView3, ArrayView4};
 
-use super::fastmath::acos_degrees_lanes;
-use rayon::prelude::*;
+use super::fastmath::atan2_degrees_lanes;
 
 use super::{fold_rows_into, row4, valid_row, Real};
 use crate::error::{Error, Result};
-use crate::rows::PARALLEL_MIN_PIXELS;
 use crate::simd;
 
 /// The thresholds, in degrees, of the "share within" metrics.
@@ -47,7 +45,6 @@ pub fn errors<T: Real>(
     let (n, h, w, _) = gt.dim();
     let all = vec![true; w];
     let mut angles = vec![0.0f64; h * w];
-    let mut image_histogram = vec![0u32; HISTOGRAM_BINS + 1];
     let mut stats = Vec::with_capacity(n);
     for image in 0..n {
         let one = s![image..image + 1, .., ..];
@@ -56,13 +53,15 @@ pub fn errors<T: Real>(
             gt.slice_move(s![image..image + 1, .., .., ..]),
         );
         let v = valid.map(|v| v.slice_move(one));
-        // Errors of each row into `angles` (-1 marks an invalid pixel), sums per task.
-        let sums = fold_rows_into(
+        // Errors of each row into `angles` (-1 marks an invalid pixel), sums and histogram per
+        // split of the work: the histogram counts each row while it is in L1, not in a second
+        // pass over all the errors.
+        let (sums, mut image_histogram) = fold_rows_into(
             h,
             w,
             &mut angles,
-            || [0.0f64; 8],
-            |acc, r, out| {
+            || ([0.0f64; 8], vec![0u32; HISTOGRAM_BINS + 1]),
+            |(acc, hist), r, out| {
                 let (pr, gr) = (row4(p, r), row4(g, r));
                 let vr = valid_row(v, r, &all);
                 let row = simd::vectorised(
@@ -70,14 +69,14 @@ pub fn errors<T: Real>(
                     || row_errors(&pr, &gr, &vr, out),
                 );
                 acc.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+                fill_histogram(out, hist);
             },
-            |mut a, b| {
+            |(mut a, mut ha), (b, hb)| {
                 a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-                a
+                ha.iter_mut().zip(&hb).for_each(|(a, b)| *a += b);
+                (a, ha)
             },
         );
-        image_histogram.fill(0);
-        fill_histogram(&angles, &mut image_histogram);
         image_histogram[HISTOGRAM_BINS] = 0;
         histogram
             .iter_mut()
@@ -93,7 +92,7 @@ pub fn errors<T: Real>(
 }
 
 /// Lanes of the running sums: one AVX2 register of f64 per sum.
-const LANES: usize = 4;
+const LANES: usize = 8;
 
 #[inline(always)]
 fn row_errors<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 8] {
@@ -137,8 +136,10 @@ fn add_lanes<T: Real>(
     v: &[bool; LANES],
     out: &mut [f64; LANES],
 ) {
-    let mut cos = [1.0; LANES];
-    let mut keep = [false; LANES];
+    // Masks as 0.0 / 1.0 floats, not bools: bool arrays make LLVM pack and unpack the lanes with
+    // scalar code between the loops.
+    let (mut cross, mut dot) = ([0.0; LANES], [1.0; LANES]);
+    let (mut keep, mut missing) = ([0.0f64; LANES], [0.0f64; LANES]);
     for l in 0..LANES {
         let (px, py, pz) = (
             p[3 * l].to_f64(),
@@ -151,29 +152,41 @@ fn add_lanes<T: Real>(
             g[3 * l + 2].to_f64(),
         );
         let gn = gx * gx + gy * gy + gz * gz;
-        keep[l] = v[l] & (gn > 0.0) & (gn < f64::INFINITY);
+        let valid = if v[l] { 1.0 } else { 0.0 };
+        keep[l] = if (gn > 0.0) & (gn < f64::INFINITY) {
+            valid
+        } else {
+            0.0
+        };
         let pn = px * px + py * py + pz * pz;
-        // f64::max and min drop a NaN: a NaN cosine becomes -1 (180 degrees); clamp would keep it.
-        #[allow(clippy::manual_clamp)]
-        let c = ((px * gx + py * gy + pz * gz) / (pn * gn).sqrt())
-            .max(-1.0)
-            .min(1.0);
-        let c = if pn > 0.0 { c } else { -1.0 };
-        cos[l] = if keep[l] { c } else { 1.0 };
+        // A zero, NaN or infinite prediction has no direction: 180 degrees.
+        missing[l] = if (pn > 0.0) & (pn < f64::INFINITY) {
+            0.0
+        } else {
+            1.0
+        };
+        // The angle is atan2(|p x g|, p . g): neither vector needs normalising.
+        let (cx, cy, cz) = (py * gz - pz * gy, pz * gx - px * gz, px * gy - py * gx);
+        cross[l] = (cx * cx + cy * cy + cz * cz).sqrt();
+        dot[l] = px * gx + py * gy + pz * gz;
     }
-    let e = acos_degrees_lanes(cos);
+    let e = atan2_degrees_lanes(cross, dot);
     for l in 0..LANES {
-        let (keep, e) = (keep[l], e[l]);
-        out[l] = if keep { e } else { -1.0 };
+        let keep = keep[l];
+        // Skipped pixels count 0 degrees (nothing in the sums), and may have computed a NaN.
+        let e = if missing[l] > 0.0 { 180.0 } else { e[l] };
+        let e = if keep > 0.0 { e } else { 0.0 };
+        out[l] = if keep > 0.0 { e } else { -1.0 };
+        let within = |t: f64| if e < t { keep } else { 0.0 };
         let values = [
-            if keep { 1.0 } else { 0.0 },
+            keep,
             e,
             e * e,
-            if keep & (e < THRESHOLDS[0]) { 1.0 } else { 0.0 },
-            if keep & (e < THRESHOLDS[1]) { 1.0 } else { 0.0 },
-            if keep & (e < THRESHOLDS[2]) { 1.0 } else { 0.0 },
-            if keep & (e < THRESHOLDS[3]) { 1.0 } else { 0.0 },
-            if keep & (e < THRESHOLDS[4]) { 1.0 } else { 0.0 },
+            within(THRESHOLDS[0]),
+            within(THRESHOLDS[1]),
+            within(THRESHOLDS[2]),
+            within(THRESHOLDS[3]),
+            within(THRESHOLDS[4]),
         ];
         for (a, x) in acc.iter_mut().zip(values) {
             a[l] += x;
@@ -182,42 +195,15 @@ fn add_lanes<T: Real>(
 }
 
 /// Adds the valid (non-negative) `angles` to `histogram` (HISTOGRAM_BINS + 1 bins, the last one
-/// taking the invalid pixels so that the loop has no branch), on all cores for large images.
+/// taking the invalid pixels so that the loop has no branch).
 fn fill_histogram(angles: &[f64], histogram: &mut [u32]) {
-    let fill = |angles: &[f64], histogram: &mut [u32]| {
-        for &a in angles {
-            let bin = if a >= 0.0 {
-                (a * BINS_PER_DEGREE as f64) as usize
-            } else {
-                HISTOGRAM_BINS
-            };
-            histogram[bin] += 1;
-        }
-    };
-    let threads = rayon::current_num_threads();
-    if angles.len() < PARALLEL_MIN_PIXELS || threads < 2 {
-        return fill(angles, histogram);
-    }
-    let part = angles.len().div_ceil(threads);
-    let (first, rest) = angles.split_at(part);
-    let others = rayon::join(
-        || fill(first, histogram),
-        || {
-            rest.par_chunks(part)
-                .map(|chunk| {
-                    let mut h = vec![0u32; HISTOGRAM_BINS + 1];
-                    fill(chunk, &mut h);
-                    h
-                })
-                .reduce_with(|mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                    a
-                })
-        },
-    )
-    .1;
-    if let Some(others) = others {
-        histogram.iter_mut().zip(&others).for_each(|(a, b)| *a += b);
+    for &a in angles {
+        let bin = if a >= 0.0 {
+            (a * BINS_PER_DEGREE as f64) as usize
+        } else {
+            HISTOGRAM_BINS
+        };
+        histogram[bin] += 1;
     }
 }
 
@@ -249,14 +235,17 @@ fn exact_median(angles: &[f64], histogram: &[u32], count: u64) -> f64 {
     // bin in [first, last] <=> first <= a * BINS_PER_DEGREE < last + 1 (truncation of a value
     // >= 0); invalid pixels (-1) fall below. Float bounds keep the scan free of conversions.
     let (lo, hi) = (first_bin as f64, (last_bin + 1) as f64);
-    let mut middle: Vec<f64> = angles
-        .iter()
-        .copied()
-        .filter(|&a| {
-            let x = a * BINS_PER_DEGREE as f64;
-            (x >= lo) & (x < hi)
-        })
-        .collect();
+    // Branch-free compaction (each value written, the cursor advancing only for the middle bins):
+    // a filter's data-dependent branch mispredicts on every other pixel.
+    let in_bins: u32 = histogram[first_bin..=last_bin].iter().sum();
+    let mut middle = vec![0.0f64; in_bins as usize + 1];
+    let mut k = 0;
+    for &a in angles {
+        let x = a * BINS_PER_DEGREE as f64;
+        middle[k.min(in_bins as usize)] = a;
+        k += ((x >= lo) & (x < hi)) as usize;
+    }
+    middle.truncate(k);
     middle.sort_unstable_by(f64::total_cmp);
     let at = |rank: u64| middle[(rank - before_first) as usize];
     0.5 * (at(ranks[0]) + at(ranks[1]))
