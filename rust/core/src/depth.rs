@@ -6,6 +6,8 @@
 //! nearest edge is one channel's value, and the depth of each (edge, value) pair is tabulated once
 //! per call.
 
+use std::sync::{Arc, Mutex};
+
 use ndarray::{ArrayView3, ArrayView4, Axis};
 
 use crate::colormap::{Colormap, Polyline};
@@ -120,15 +122,8 @@ struct EdgeTable<D> {
 
 impl<D: DecodedSample> EdgeTable<D> {
     fn new(scalar: Scalar) -> Self {
-        let values: Vec<D> = (0..8)
-            .flat_map(|k| {
-                (0..256u32).map(move |v| {
-                    let k = k.min(EDGES - 1);
-                    let f = (k as f64 + walk::edge_position(k, v, 255)) / EDGES as f64;
-                    D::from_f64(scalar.value_at(f))
-                })
-            })
-            .collect();
+        let exact = edge_values(scalar);
+        let values: Vec<D> = exact.iter().map(|&v| D::from_f64(v)).collect();
         EdgeTable {
             values: values
                 .into_boxed_slice()
@@ -137,6 +132,30 @@ impl<D: DecodedSample> EdgeTable<D> {
                 .expect("2048 entries"),
         }
     }
+}
+
+/// The decoded value of every (edge, 8-bit value) pair, in f64. 1792 `powf`s take longer than
+/// decoding a small picture, and pictures mostly come with the same parameters, so the table of
+/// the last parameters is kept.
+fn edge_values(scalar: Scalar) -> Arc<[f64; 2048]> {
+    static LAST: Mutex<Option<(Scalar, Arc<[f64; 2048]>)>> = Mutex::new(None);
+    // A poisoned lock only means another thread panicked mid-update: the value is still whole.
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((cached, values)) = &*last {
+        if *cached == scalar {
+            return Arc::clone(values);
+        }
+    }
+    let mut values = [0.0; 2048];
+    for (i, value) in values.iter_mut().enumerate() {
+        // Entries for k = 7 are never looked up; they repeat edge 6.
+        let (k, v) = ((i >> 8).min(EDGES - 1), (i & 0xff) as u32);
+        let f = (k as f64 + walk::edge_position(k, v, 255)) / EDGES as f64;
+        *value = scalar.value_at(f);
+    }
+    let values = Arc::new(values);
+    *last = Some((scalar, Arc::clone(&values)));
+    values
 }
 
 impl<D: DecodedSample> PixelDecoder<u8, D, f32> for EdgeTable<D> {
