@@ -1,8 +1,7 @@
 //! Bindings of the depth codec (`vision_banana_core::depth`) and the power transform.
 
 use numpy::{
-    IntoPyArray, PyArray3, PyArray4, PyArrayDyn, PyReadonlyArray3, PyReadonlyArray4,
-    PyReadonlyArrayDyn,
+    IntoPyArray, PyArray3, PyArrayDyn, PyReadonlyArray3, PyReadonlyArray4, PyReadonlyArrayDyn,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
@@ -11,7 +10,9 @@ use vision_banana_core::colormap::Colormap;
 use vision_banana_core::depth::{self, CubeWalkDecode, DecodedSample, EncodedSample, Scalar};
 use vision_banana_core::PowerTransform;
 
-use crate::arrays::{fill_detached, report, with_encoded_dtype, with_picture, DefectReport};
+use crate::arrays::{
+    fill_detached, output_array, report, with_encoded_dtype, with_picture, DefectReport,
+};
 use crate::errors::{to_py_err, unsupported_dtype};
 
 fn colormap(py: Python<'_>, name: &str) -> PyResult<Colormap> {
@@ -47,8 +48,8 @@ fn decode_any<'py, D: DecodedSample + numpy::Element>(
         let (n, h, w, _) = view.dim();
         // Outputs come from numpy's allocator (zeroed lazily by the OS), so that they are the
         // only memory a decode takes, and memory profilers see them.
-        let out = PyArray3::<D>::zeros(py, [n, h, w], false);
-        let dist = return_distance.then(|| PyArray3::<f32>::zeros(py, [n, h, w], false));
+        let out = output_array::<D, _, _>(py, [n, h, w]);
+        let dist = return_distance.then(|| output_array::<f32, _, _>(py, [n, h, w]));
         fill_detached(py, &out, dist.as_ref(), |out, dist| {
             depth::decode(view, scalar, colormap, out, dist)
         });
@@ -135,7 +136,7 @@ fn encode_depth<'py>(
         let view = depth.as_array();
         let (n, h, w) = view.dim();
         let invalid = invalid.map(|c| c.map(O::from_unit));
-        let out = PyArray4::<O>::zeros(py, [n, h, w, 3], false);
+        let out = output_array::<O, _, _>(py, [n, h, w, 3]);
         let defects = fill_detached::<_, O, _, numpy::Ix1, _>(py, &out, None, |out, _| {
             depth::encode(view, scalar, colormap, invalid, out)
         });

@@ -7,7 +7,9 @@ use pyo3::types::PyAny;
 use vision_banana_core::normals::{self, NormalDecoding};
 use vision_banana_core::samples::{DepthSample, EncodedSample, PictureSample};
 
-use crate::arrays::{fill_detached, report, with_encoded_dtype, with_picture, DefectReport};
+use crate::arrays::{
+    fill_detached, output_array, report, with_encoded_dtype, with_picture, DefectReport,
+};
 use crate::errors::{to_py_err, unsupported_dtype};
 
 type Normals<'py> = (Bound<'py, PyArray4<f32>>, Bound<'py, PyArray3<bool>>);
@@ -32,7 +34,7 @@ fn decode_normals<'py>(
     ) -> Normals<'py> {
         let view = rgb.as_array();
         let (n, h, w, _) = view.dim();
-        let out = PyArray4::<f32>::zeros(py, [n, h, w, 3], false);
+        let out = output_array::<f32, _, _>(py, [n, h, w, 3]);
         let valid = PyArray3::<bool>::zeros(py, [n, h, w], false);
         fill_detached(py, &out, Some(&valid), |out, valid| {
             let (vectors, _) = out.as_chunks_mut::<3>();
@@ -60,7 +62,7 @@ fn encode_normals<'py>(
         let view = vectors.as_array();
         let (n, h, w, _) = view.dim();
         let invalid = invalid.map(|c| c.map(O::from_unit));
-        let out = PyArray4::<O>::zeros(py, [n, h, w, 3], false);
+        let out = output_array::<O, _, _>(py, [n, h, w, 3]);
         let defects = fill_detached::<_, O, _, numpy::Ix1, _>(py, &out, None, |out, _| {
             normals::encode(view, invalid, out.as_chunks_mut::<3>().0)
         });

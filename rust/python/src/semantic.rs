@@ -7,7 +7,7 @@ use pyo3::types::PyAny;
 use vision_banana_core::samples::{LabelSample, PictureSample};
 use vision_banana_core::semantic::{self, NearestColour, Palette};
 
-use crate::arrays::{fill_detached, with_picture};
+use crate::arrays::{fill_detached, output_array, with_picture};
 use crate::errors::to_py_err;
 
 /// A label map (uint8 or uint16) and the distances when asked for.
@@ -45,8 +45,8 @@ fn decode_semantic<'py>(
     ) -> Labels<'py> {
         let view = rgb.as_array();
         let (n, h, w, _) = view.dim();
-        let out = PyArray3::<L>::zeros(py, [n, h, w], false);
-        let dist = return_distance.then(|| PyArray3::<f32>::zeros(py, [n, h, w], false));
+        let out = output_array::<L, _, _>(py, [n, h, w]);
+        let dist = return_distance.then(|| output_array::<f32, _, _>(py, [n, h, w]));
         fill_detached(py, &out, dist.as_ref(), |out, dist| {
             semantic::decode(view, rule, out, dist)
         });
