@@ -14,7 +14,7 @@ pub mod normals;
 
 use std::borrow::Cow;
 
-use ndarray::{ArrayView3, ArrayView4, Axis};
+use ndarray::{ArrayView, ArrayView3, Axis, RemoveAxis};
 use rayon::prelude::*;
 
 use crate::rows::PARALLEL_MIN_PIXELS;
@@ -87,22 +87,15 @@ where
         .reduce(&init, &merge)
 }
 
-/// Row `r` (counting over all images) of an (N, H, W) stack as a slice: borrowed when the row is
-/// contiguous, copied otherwise.
-pub(crate) fn row<'a, T: Copy>(view: ArrayView3<'a, T>, r: usize) -> Cow<'a, [T]> {
-    let h = view.dim().1;
-    let line = view
-        .index_axis_move(Axis(0), r / h)
-        .index_axis_move(Axis(0), r % h);
-    match line.to_slice() {
-        Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(line.iter().copied().collect()),
-    }
-}
-
-/// Row `r` of an (N, H, W, C) stack as a flat slice of W * C values.
-pub(crate) fn row4<'a, T: Copy>(view: ArrayView4<'a, T>, r: usize) -> Cow<'a, [T]> {
-    let h = view.dim().1;
+/// Row `r` (counting over all images) of an (N, H, W) or (N, H, W, C) stack as a flat slice:
+/// borrowed when the row is contiguous, copied otherwise.
+pub(crate) fn row<'a, T, D>(view: ArrayView<'a, T, D>, r: usize) -> Cow<'a, [T]>
+where
+    T: Copy,
+    D: RemoveAxis,
+    D::Smaller: RemoveAxis,
+{
+    let h = view.shape()[1];
     let line = view
         .index_axis_move(Axis(0), r / h)
         .index_axis_move(Axis(0), r % h);

@@ -5,7 +5,7 @@ use ndarray::{s, ArrayView3, ArrayView4};
 
 use super::fastmath::atan2_degrees_lanes;
 
-use super::{fold_rows_into, row4, valid_row, Real};
+use super::{fold_rows_into, row, valid_row, Real};
 use crate::error::{Error, Result};
 use crate::simd;
 
@@ -62,7 +62,7 @@ pub fn errors<T: Real>(
             &mut angles,
             || ([0.0f64; 8], vec![0u32; HISTOGRAM_BINS + 1]),
             |(acc, hist), r, out| {
-                let (pr, gr) = (row4(p, r), row4(g, r));
+                let (pr, gr) = (row(p, r), row(g, r));
                 let vr = valid_row(v, r, &all);
                 let row = simd::vectorised(
                     #[inline(always)]
