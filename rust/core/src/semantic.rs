@@ -103,14 +103,6 @@ impl Palette {
         })
     }
 
-    pub fn len(&self) -> usize {
-        self.colours.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.colours.is_empty()
-    }
-
     /// The colours of `parent` that may be nearest somewhere in the box [lo, lo + size]^3: all
     /// but those strictly farther, everywhere in the box, than the parent colour nearest to the
     /// box's centre. In `parent`'s order.
