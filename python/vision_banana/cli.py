@@ -105,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         metavar="NAME[:SPEC]",
         help=f"one of: {', '.join(GENERATORS)} (reference needs --truth; callable:MODULE:FUNCTION; "
-        "http:URL; gemini or gemini:MODEL, with GOOGLE_API_KEY or GEMINI_API_KEY set)",
+        "http:URL; gemini or gemini:MODEL, with GOOGLE_API_KEY or GEMINI_API_KEY set; "
+        "diffusers or diffusers:PRESET_OR_MODEL, on a GPU)",
     )
     run.add_argument(
         "--classes",
@@ -124,6 +125,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--degrade", action="store_true", help="reference generator: degrade")
     run.add_argument("--timeout", type=float, default=300.0, help="http generator: seconds")
+    run.add_argument("--lora", metavar="PATH", help="diffusers generator: a LoRA adapter")
+    run.add_argument("--steps", type=int, help="diffusers generator: denoising steps")
+    run.add_argument(
+        "--preset",
+        help="diffusers generator: the preset whose settings apply to other weights of its kind",
+    )
+    run.add_argument(
+        "--device", help="diffusers generator: torch device (default cuda; cpu is slow)"
+    )
     run.add_argument("--seed", type=int, default=None)
     run.set_defaults(run=_run)
     return parser
@@ -276,11 +286,25 @@ def _gemini(spec: str, args: argparse.Namespace) -> Generator:
 
 # The generators `run --generator NAME[:SPEC]` knows: NAME -> factory(SPEC, args). A backend adds
 # itself with one line here.
+def _diffusers(spec: str, args: argparse.Namespace) -> Generator:
+    # Imported here: torch and diffusers are an optional extra, and slow to import.
+    from .backends.diffusion import DEFAULT_PRESET, DiffusersGenerator
+
+    return DiffusersGenerator(
+        spec or DEFAULT_PRESET,
+        preset=args.preset,
+        lora=args.lora,
+        steps=args.steps,
+        device=args.device,
+    )
+
+
 GENERATORS: dict[str, Callable[[str, argparse.Namespace], Generator]] = {
     "reference": _reference,
     "callable": _callable,
     "http": _http,
     "gemini": _gemini,
+    "diffusers": _diffusers,
 }
 
 
@@ -325,7 +349,8 @@ def _run(args: argparse.Namespace) -> None:
             options["background"] = mapping.background
     elif args.prompt is not None:
         options["prompt"] = args.prompt
-    batch = vision.run_batch(task, args.images, progress=True, **options)
+    # A progress bar only where someone watches: not in logs or pipes.
+    batch = vision.run_batch(task, args.images, progress=sys.stderr.isatty(), **options)
     args.output.mkdir(parents=True, exist_ok=True)
     for path, result in zip(args.images, batch.results, strict=True):
         if result is not None:

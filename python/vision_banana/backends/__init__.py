@@ -4,17 +4,22 @@
   (optionally degraded like a real generator's); for tests, demos and measuring decoders.
 - `CallableGenerator`: any Python function ``fn(image, prompt, seed)``.
 - `HTTPGenerator`: the user's own service over HTTP (protocol in `vision_banana.backends.http`).
+- `DiffusersGenerator`: open-weight editing models through diffusers (FLUX.2 klein, Qwen-Image-Edit,
+  FLUX.1 Kontext, InstructPix2Pix), extra ``diffusers``; torch is imported on first use.
+- `vision_banana.backends.gemini.GeminiGenerator`: Google's image models, extra ``gemini``.
 """
 
 from ..errors import GenerationBlocked, GeneratorError
 from .base import Generator, as_pil_image, to_rgb_image
 from .callable import CallableGenerator
+from .diffusion import DiffusersGenerator
 from .http import HTTPGenerator
 from .reference import Degradation, ReferenceGenerator, generation_size
 
 __all__ = [
     "CallableGenerator",
     "Degradation",
+    "DiffusersGenerator",
     "GenerationBlocked",
     "Generator",
     "GeneratorError",
