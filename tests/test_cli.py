@@ -221,12 +221,15 @@ def test_run_with_a_callable_generator(tmp_path, monkeypatch):
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     photo = np.zeros((32, 48, 3), np.uint8)
-    vb.write_image(tmp_path / "p.png", photo)
-    args = ["run", "depth", str(tmp_path / "p.png"), "-o", str(tmp_path / "out")]
+    photos = [str(tmp_path / f"p{i}.png") for i in range(3)]
+    for path in photos:
+        vb.write_image(path, photo)
+    args = ["run", "depth", *photos, "-o", str(tmp_path / "out"), "--workers", "2"]
     assert main([*args, "--generator", "callable:my_model:generate"]) == 0
-    depth = np.load(tmp_path / "out" / "p.npy")
-    assert depth.shape == (32, 48)
-    np.testing.assert_allclose(depth, 3.0, rtol=0.01)
+    for index in range(3):
+        depth = np.load(tmp_path / "out" / f"p{index}.npy")
+        assert depth.shape == (32, 48)
+        np.testing.assert_allclose(depth, 3.0, rtol=0.01)
 
 
 @pytest.mark.parametrize(

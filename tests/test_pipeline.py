@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -183,6 +185,34 @@ def test_batch_keeps_going_and_reports_failures_at_the_end(caplog):
     assert "2 of 4 images failed" in caplog.text
     with pytest.raises(vb.InvalidArgumentError, match="task must be one of"):
         vision.run_batch("colour", [good])
+
+
+def test_batch_with_workers_runs_images_at_once_in_input_order():
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+
+    def slow(image, prompt, seed):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.05)  # a remote generator waiting on the network
+        with lock:
+            state["now"] -= 1
+        if np.asarray(image)[0, 0, 0] == 255:
+            raise RuntimeError("refused")
+        return vb.encode_depth(DEPTH * (1 + np.asarray(image)[0, 0, 1]))
+
+    photos = [PHOTO.copy() for _ in range(6)]
+    for index, photo in enumerate(photos):
+        photo[0, 0] = (255 if index == 4 else 0, index, 0)
+    batch = vb.VisionBanana(slow).run_batch("depth", photos, progress=False, workers=3)
+    assert state["most"] == 3
+    assert [i for i, _ in batch.failures] == [4]
+    for index, result in enumerate(batch.results):
+        if index != 4:
+            np.testing.assert_allclose(result.depth, DEPTH * (1 + index), rtol=0.02)
+    with pytest.raises(vb.InvalidArgumentError, match="workers must be a positive integer, got 0"):
+        vb.VisionBanana(slow).run_batch("depth", photos, workers=0)
 
 
 def test_a_function_is_a_generator_and_errors_name_what_is_wrong():

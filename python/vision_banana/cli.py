@@ -135,6 +135,12 @@ def _parser() -> argparse.ArgumentParser:
         "--device", help="diffusers generator: torch device (default cuda; cpu is slow)"
     )
     run.add_argument("--seed", type=int, default=None)
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="images in flight at once (for remote generators such as gemini or http)",
+    )
     run.set_defaults(run=_run)
     return parser
 
@@ -350,7 +356,9 @@ def _run(args: argparse.Namespace) -> None:
     elif args.prompt is not None:
         options["prompt"] = args.prompt
     # A progress bar only where someone watches: not in logs or pipes.
-    batch = vision.run_batch(task, args.images, progress=sys.stderr.isatty(), **options)
+    batch = vision.run_batch(
+        task, args.images, progress=sys.stderr.isatty(), workers=args.workers, **options
+    )
     args.output.mkdir(parents=True, exist_ok=True)
     for path, result in zip(args.images, batch.results, strict=True):
         if result is not None:

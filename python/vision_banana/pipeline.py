@@ -22,6 +22,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -557,7 +558,13 @@ class VisionBanana:
     # --- many images ----------------------------------------------------------------------------
 
     def run_batch(
-        self, task: str, images: Sequence[Any], *args: Any, progress: bool = True, **kwargs: Any
+        self,
+        task: str,
+        images: Sequence[Any],
+        *args: Any,
+        progress: bool = True,
+        workers: int = 1,
+        **kwargs: Any,
     ) -> BatchResult:
         """Runs one task on many images, going on past failures.
 
@@ -566,6 +573,10 @@ class VisionBanana:
             images: the input images.
             args, kwargs: passed to the task's method for every image.
             progress: show a progress bar on stderr when the optional ``tqdm`` is installed.
+            workers: images in flight at once (threads). More than one pays off with a remote
+                generator, whose requests wait on the network (`GeminiGenerator` limits its
+                own concurrency too); the generator must then be safe to call from several
+                threads, as this package's backends are. Results keep the input order.
 
         Returns:
             `BatchResult`: a result per image (None where it failed) and the failures as
@@ -574,24 +585,34 @@ class VisionBanana:
         """
         if task not in TASKS:
             raise InvalidArgumentError(f"task must be one of {TASKS}, got {task!r}")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise InvalidArgumentError(f"workers must be a positive integer, got {workers!r}")
         method = getattr(self, task)
         items = list(images)
-        iterator: Iterable[Any] = items
-        if progress:
+
+        def run(image: Any) -> Result | BaseException:
             try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                pass
-            else:
-                iterator = tqdm(items, desc=task, unit="image", file=sys.stderr)
+                return method(image, *args, **kwargs)
+            except Exception as error:  # keep going: one bad image must not lose the others
+                return error
+
         results: list[Result | None] = []
         failures: list[tuple[int, BaseException]] = []
-        for index, image in enumerate(iterator):
-            try:
-                results.append(method(image, *args, **kwargs))
-            except Exception as error:  # keep going: one bad image must not lose the others
-                results.append(None)
-                failures.append((index, error))
+        # Threads start only when asked for; map keeps the input order.
+        with ThreadPoolExecutor(workers, thread_name_prefix="vision-banana") as pool:
+            outcomes: Iterable[Any] = pool.map(run, items) if workers > 1 else map(run, items)
+            if progress:
+                try:
+                    from tqdm.auto import tqdm
+                except ImportError:
+                    pass
+                else:
+                    outcomes = tqdm(outcomes, len(items), desc=task, unit="image", file=sys.stderr)
+            for index, outcome in enumerate(outcomes):
+                failed = isinstance(outcome, BaseException)
+                results.append(None if failed else outcome)
+                if failed:
+                    failures.append((index, outcome))
         batch = BatchResult(results, failures)
         if failures:
             logger.warning("%s", batch.report())
