@@ -26,7 +26,7 @@ else:
 
 import tiny_pipelines
 import vision_banana as vb
-from vision_banana.backends.diffusion import DEFAULT_PRESET, PRESETS, DiffusersGenerator
+from vision_banana.backends.diffusers import DEFAULT_PRESET, PRESETS, DiffusersGenerator
 from vision_banana.backends.reference import generation_size
 from vision_banana.errors import GeneratorError, InvalidArgumentError, InvalidTypeError
 

@@ -294,7 +294,7 @@ def _gemini(spec: str, args: argparse.Namespace) -> Generator:
 # itself with one line here.
 def _diffusers(spec: str, args: argparse.Namespace) -> Generator:
     # Imported here: torch and diffusers are an optional extra, and slow to import.
-    from .backends.diffusion import DEFAULT_PRESET, DiffusersGenerator
+    from .backends.diffusers import DEFAULT_PRESET, DiffusersGenerator
 
     return DiffusersGenerator(
         spec or DEFAULT_PRESET,

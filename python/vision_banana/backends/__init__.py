@@ -12,7 +12,7 @@
 from ..errors import GenerationBlocked, GeneratorError
 from .base import Generator, as_pil_image, to_rgb_image
 from .callable import CallableGenerator
-from .diffusion import DiffusersGenerator
+from .diffusers import DiffusersGenerator
 from .http import HTTPGenerator
 from .reference import Degradation, ReferenceGenerator, generation_size
 

@@ -28,7 +28,7 @@ What this module adds on top of diffusers, and why:
   `GeneratorError` that says what went wrong and what to try.
 
 Example:
-    >>> from vision_banana.backends.diffusion import DiffusersGenerator
+    >>> from vision_banana.backends.diffusers import DiffusersGenerator
     >>> gen = DiffusersGenerator("flux2-klein-4b", lora="my-vision-banana-lora")  # doctest: +SKIP
     >>> picture = gen.generate(Image.open("room.jpg"), vb.depth_prompt(), seed=0)  # doctest: +SKIP
 """
