@@ -19,7 +19,7 @@ fn split(x: f64) -> (f64, f64, u64) {
 ///
 /// p / g = (mp / mg) 2^(ep - eg) with mantissas mp, mg in [1, 2); mp is halved or doubled
 /// (exactly) so that m = mp / mg lies in [sqrt(1/2), sqrt(2)), and ln m = 2 atanh(s) with
-/// s = (mp - mg) / (mp + mg), |s| <= 0.172, from its odd series (11 terms reach 1e-17). The one
+/// s = (mp - mg) / (mp + mg), |s| <= 0.172, from [`LN_SERIES`]. The one
 /// division D = 1 / (mg (mp + mg)) gives both 1 / (mp + mg) = mg D and 1 / mg = (mp + mg) D:
 /// divisions are what the depth loop waits on.
 #[inline(always)]
@@ -39,22 +39,38 @@ pub fn ln_ratio(p: f64, g: f64) -> (f64, f64) {
     let sum = mp + mg;
     let d = 1.0 / (mg * sum);
     let s = (mp - mg) * (mg * d);
-    let z = s * s;
-    // sum_k z^k / (2k + 1), k = 0..=10, in Estrin's form: a dependency chain of 5 steps instead of
-    // Horner's 10, so that the pixels in flight overlap (the loop is latency-bound otherwise).
-    let c = |k: i32| 1.0 / (2 * k + 1) as f64;
-    let (z2, z4) = (z * z, z * z * (z * z));
-    let z8 = z4 * z4;
-    let q = |k: i32| c(k) + c(k + 1) * z;
-    let r0 = q(0) + q(2) * z2;
-    let r1 = q(4) + q(6) * z2;
-    let r2 = q(8) + c(10) * z2;
-    let series = (r0 + r1 * z4) + r2 * z8;
+    let ln_m = s * ln_series(s * s);
     // 1 / g = (1 / mg) 2^-eg, as ((1 / mg) 2^(1 - eg)) / 2: 2^(1 - eg) is a normal float for every
     // normal g (exponent field 2047 - field of g, in [1, 2046]).
     let scale = f64::from_bits((2047 - g_exponent_bits) << 52);
     let inv_g = sum * d * scale * 0.5;
-    (e * std::f64::consts::LN_2 + 2.0 * s * series, inv_g)
+    (e * std::f64::consts::LN_2 + ln_m, inv_g)
+}
+
+/// The largest |s| of [`ln_ratio`]'s series: m = p / g in [sqrt(1/2), sqrt(2)], s = (m - 1) / (m + 1).
+pub const LN_S_MAX: f64 = 0.171_572_875_253_809_9; // 3 - 2 sqrt(2)
+
+/// ln((1 + s) / (1 - s)) = 2 atanh(s) = s P(s^2) for |s| <= [`LN_S_MAX`], to within 2^-58.45
+/// relative: P(z) = 2 + z R(z) with fdlibm's minimax `Lg1`..`Lg7` (e_log.c), lowest degree first.
+pub const LN_SERIES: [f64; 8] = [
+    2.0,
+    6.666_666_666_666_735e-1,
+    3.999_999_999_940_942e-1,
+    2.857_142_874_366_239e-1,
+    2.222_219_843_214_978_4e-1,
+    1.818_357_216_161_805e-1,
+    1.531_383_769_920_937_3e-1,
+    1.479_819_860_511_658_6e-1,
+];
+
+/// P(z) of [`LN_SERIES`] in Estrin's form: a dependency chain of 4 steps instead of Horner's 7, so
+/// that the pixels in flight overlap (the loop is latency-bound otherwise).
+#[inline(always)]
+fn ln_series(z: f64) -> f64 {
+    let c = LN_SERIES;
+    let (z2, z4) = (z * z, z * z * (z * z));
+    let q = |k: usize| c[k] + c[k + 1] * z;
+    (q(0) + q(2) * z2) + (q(4) + q(6) * z2) * z4
 }
 
 /// Cephes' `atan`: atan(u) = u + u z P(z) / Q(z), z = u^2, for |u| <= 0.66, to within 1e-16

@@ -120,6 +120,8 @@ pub(crate) fn valid_row<'a>(
 /// A floating-point sample type of depth maps and normal maps.
 pub trait Real: Copy + Send + Sync + 'static {
     fn to_f64(self) -> f64;
+    /// The slice as f32 values, for kernels specialised to them; None for other types.
+    fn as_f32(values: &[Self]) -> Option<&[f32]>;
 }
 
 impl Real for f32 {
@@ -127,11 +129,17 @@ impl Real for f32 {
     fn to_f64(self) -> f64 {
         self as f64
     }
+    fn as_f32(values: &[Self]) -> Option<&[f32]> {
+        Some(values)
+    }
 }
 
 impl Real for f64 {
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self
+    }
+    fn as_f32(_: &[Self]) -> Option<&[f32]> {
+        None
     }
 }

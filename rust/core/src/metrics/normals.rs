@@ -44,7 +44,7 @@ pub fn errors<T: Real>(
     }
     let (n, h, w, _) = gt.dim();
     let all = vec![true; w];
-    let mut angles = vec![0.0f64; h * w];
+    let mut keys = vec![0u16; h * w];
     let mut stats = Vec::with_capacity(n);
     for image in 0..n {
         let one = s![image..image + 1, .., ..];
@@ -53,42 +53,141 @@ pub fn errors<T: Real>(
             gt.slice_move(s![image..image + 1, .., .., ..]),
         );
         let v = valid.map(|v| v.slice_move(one));
-        // Errors of each row into `angles` (-1 marks an invalid pixel), sums and histogram per
-        // split of the work: the histogram counts each row while it is in L1, not in a second
-        // pass over all the errors.
-        let (sums, mut image_histogram) = fold_rows_into(
+        // The errors of each row go to a scratch row still in L1, from which the histogram (per
+        // split of the work) counts them and their keys are stored for the median.
+        let split = fold_rows_into(
             h,
             w,
-            &mut angles,
-            || ([0.0f64; 8], vec![0u32; HISTOGRAM_BINS + 1]),
-            |(acc, hist), r, out| {
+            &mut keys,
+            || Split::new(w),
+            |split, r, keys| {
                 let (pr, gr) = (row(p, r), row(g, r));
                 let vr = valid_row(v, r, &all);
+                let errors = &mut split.errors;
                 let row = simd::vectorised(
                     #[inline(always)]
-                    || row_errors(&pr, &gr, &vr, out),
+                    || row_errors(&pr, &gr, &vr, errors),
                 );
-                acc.iter_mut().zip(row).for_each(|(a, b)| *a += b);
-                fill_histogram(out, hist);
+                split.sums.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+                split.count(keys);
             },
-            |(mut a, mut ha), (b, hb)| {
-                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-                ha.iter_mut().zip(&hb).for_each(|(a, b)| *a += b);
-                (a, ha)
-            },
+            Split::merge,
         );
-        image_histogram[HISTOGRAM_BINS] = 0;
-        histogram
-            .iter_mut()
-            .zip(&image_histogram)
-            .for_each(|(h, &c)| *h += c as i64);
-        let median = exact_median(&angles, &image_histogram, sums[0] as u64);
+        let (lo, hi) = (split.lo, split.hi);
+        if lo <= hi {
+            histogram[lo..=hi]
+                .iter_mut()
+                .zip(&split.histogram[lo..=hi])
+                .for_each(|(h, &c)| *h += c as i64);
+        }
+        let error_at = |i: usize| {
+            let (r, x) = (i / w, i % w);
+            let (pr, gr) = (row(p, r), row(g, r));
+            let mut e = [0.0];
+            simd::vectorised(
+                #[inline(always)]
+                || {
+                    row_errors(
+                        &pr[3 * x..3 * x + 3],
+                        &gr[3 * x..3 * x + 3],
+                        &[true],
+                        &mut e,
+                    )
+                },
+            );
+            e[0]
+        };
+        let median = exact_median(&keys, &split, error_at);
         let mut s = [0.0; 9];
-        s[..8].copy_from_slice(&sums);
+        s[..8].copy_from_slice(&split.sums);
         s[8] = median;
         stats.push(s);
     }
     Ok(stats)
+}
+
+/// Keys per degree of the per-pixel keys kept for the exact median: 16-bit keys (a quarter of the
+/// memory traffic of the f64 errors) that narrow the median down to a few hundred pixels, whose
+/// errors are then computed again.
+const KEYS_PER_DEGREE: f64 = 364.0;
+/// The key of an invalid pixel (above every valid key, 180 * KEYS_PER_DEGREE = 65520).
+const NO_KEY: u16 = u16::MAX;
+
+/// What a split of the work of one image accumulates.
+struct Split {
+    /// Valid pixels, sum of errors, sum of squared errors, counts below each threshold.
+    sums: [f64; 8],
+    /// HISTOGRAM_BINS + 1 bins, the last one taking the invalid pixels so that the loop has no
+    /// branch.
+    histogram: Vec<u32>,
+    /// The range of bins holding valid pixels (lo > hi while there are none): merging and adding
+    /// skip the empty rest.
+    lo: usize,
+    hi: usize,
+    /// The errors of the current row (-1 for invalid pixels).
+    errors: Vec<f64>,
+}
+
+impl Split {
+    fn new(width: usize) -> Split {
+        Split {
+            sums: [0.0; 8],
+            histogram: vec![0; HISTOGRAM_BINS + 1],
+            lo: usize::MAX,
+            hi: 0,
+            errors: vec![0.0; width],
+        }
+    }
+
+    /// Counts the errors of the current row and writes their keys: bins and keys of a block of
+    /// pixels computed first (vectorised), then counted (scalar).
+    fn count(&mut self, keys: &mut [u16]) {
+        const BLOCK: usize = 64;
+        let mut bins = [0i32; BLOCK];
+        for (errors, keys) in self.errors.chunks(BLOCK).zip(keys.chunks_mut(BLOCK)) {
+            let bins = &mut bins[..errors.len()];
+            for ((&e, bin), key) in errors.iter().zip(bins.iter_mut()).zip(keys) {
+                // Errors lie in [0, 180] degrees: both scalings fit their integers.
+                let valid = e >= 0.0;
+                *bin = if valid {
+                    (e * BINS_PER_DEGREE as f64) as i32
+                } else {
+                    HISTOGRAM_BINS as i32
+                };
+                *key = if valid {
+                    (e * KEYS_PER_DEGREE) as i32 as u16
+                } else {
+                    NO_KEY
+                };
+            }
+            let lo = bins.iter().fold(i32::MAX, |lo, &b| lo.min(b));
+            let hi = bins.iter().fold(0, |hi, &b| {
+                hi.max(if b == HISTOGRAM_BINS as i32 { 0 } else { b })
+            });
+            self.lo = self.lo.min(lo as usize);
+            self.hi = self.hi.max(hi as usize);
+            for &b in bins.iter() {
+                self.histogram[b as usize] += 1;
+            }
+        }
+    }
+
+    fn merge(mut self, other: Split) -> Split {
+        self.sums
+            .iter_mut()
+            .zip(other.sums)
+            .for_each(|(a, b)| *a += b);
+        if other.lo <= other.hi {
+            let (lo, hi) = (other.lo, other.hi);
+            self.histogram[lo..=hi]
+                .iter_mut()
+                .zip(&other.histogram[lo..=hi])
+                .for_each(|(a, b)| *a += b);
+            self.lo = self.lo.min(lo);
+            self.hi = self.hi.max(hi);
+        }
+        self
+    }
 }
 
 /// Lanes of the running sums: one AVX2 register of f64 per sum.
@@ -194,32 +293,22 @@ fn add_lanes<T: Real>(
     }
 }
 
-/// Adds the valid (non-negative) `angles` to `histogram` (HISTOGRAM_BINS + 1 bins, the last one
-/// taking the invalid pixels so that the loop has no branch).
-fn fill_histogram(angles: &[f64], histogram: &mut [u32]) {
-    for &a in angles {
-        let bin = if a >= 0.0 {
-            (a * BINS_PER_DEGREE as f64) as usize
-        } else {
-            HISTOGRAM_BINS
-        };
-        histogram[bin] += 1;
-    }
-}
-
-/// The median of the valid (non-negative) `angles` as numpy computes it (mean of the two middle
-/// values for an even count): the histogram finds the bins of the middle ranks, and only the values
-/// in those bins are sorted.
-fn exact_median(angles: &[f64], histogram: &[u32], count: u64) -> f64 {
+/// The median of the valid errors of an image as numpy computes it (mean of the two middle values
+/// for an even count): the histogram finds the bins of the middle ranks, the keys the few pixels
+/// that may lie in them, and only their errors (`error_at`, by flat pixel index, the same values
+/// as counted) are computed again and sorted.
+fn exact_median(keys: &[u16], split: &Split, error_at: impl Fn(usize) -> f64) -> f64 {
+    let count = split.sums[0] as u64;
     if count == 0 {
         return f64::NAN;
     }
+    let histogram = &split.histogram;
     let ranks = [(count - 1) / 2, count / 2];
     let mut below = 0u64;
     let mut first_bin = None;
     let mut last_bin = 0;
     let mut before_first = 0;
-    for (bin, &c) in histogram.iter().enumerate() {
+    for (bin, &c) in histogram.iter().enumerate().skip(split.lo) {
         let c = c as u64;
         if first_bin.is_none() && below + c > ranks[0] {
             first_bin = Some(bin);
@@ -232,20 +321,34 @@ fn exact_median(angles: &[f64], histogram: &[u32], count: u64) -> f64 {
         below += c;
     }
     let first_bin = first_bin.expect("count matches the histogram");
-    // bin in [first, last] <=> first <= a * BINS_PER_DEGREE < last + 1 (truncation of a value
-    // >= 0); invalid pixels (-1) fall below. Float bounds keep the scan free of conversions.
-    let (lo, hi) = (first_bin as f64, (last_bin + 1) as f64);
-    // Branch-free compaction (each value written, the cursor advancing only for the middle bins):
-    // a filter's data-dependent branch mispredicts on every other pixel.
-    let in_bins: u32 = histogram[first_bin..=last_bin].iter().sum();
-    let mut middle = vec![0.0f64; in_bins as usize + 1];
-    let mut k = 0;
-    for &a in angles {
-        let x = a * BINS_PER_DEGREE as f64;
-        middle[k.min(in_bins as usize)] = a;
-        k += ((x >= lo) & (x < hi)) as usize;
+    // Errors in bins [first, last] lie in [first, last + 1) / BINS_PER_DEGREE degrees; their keys,
+    // one more either side for the roundings of the two scalings.
+    let key_of = |bin: usize| bin as f64 / BINS_PER_DEGREE as f64 * KEYS_PER_DEGREE;
+    let low_key = (key_of(first_bin) as u16).saturating_sub(1);
+    let high_key = (key_of(last_bin + 1) as u16)
+        .saturating_add(1)
+        .min(NO_KEY - 1);
+    // Few pixels pass (a few hundred of a million): blocks are tested first (vectorised, no
+    // branch), and only the blocks holding candidates pixel by pixel.
+    let is_candidate = |key: u16| key.wrapping_sub(low_key) <= high_key - low_key;
+    let mut middle = Vec::new();
+    for (b, block) in keys.chunks(64).enumerate() {
+        if block
+            .iter()
+            .fold(false, |any, &key| any | is_candidate(key))
+        {
+            for (i, _) in block
+                .iter()
+                .enumerate()
+                .filter(|&(_, &key)| is_candidate(key))
+            {
+                let e = error_at(64 * b + i);
+                if (first_bin..=last_bin).contains(&((e * BINS_PER_DEGREE as f64) as usize)) {
+                    middle.push(e);
+                }
+            }
+        }
     }
-    middle.truncate(k);
     middle.sort_unstable_by(f64::total_cmp);
     let at = |rank: u64| middle[(rank - before_first) as usize];
     0.5 * (at(ranks[0]) + at(ranks[1]))
@@ -277,6 +380,39 @@ mod tests {
                 .sum::<i64>(),
             1
         );
+    }
+
+    #[test]
+    fn median_is_exact_with_many_errors_per_bin_and_even_counts() {
+        // Predictions on a coarse grid of directions, so that many errors share a bin (and many
+        // are equal), with a zero ground truth to make the count even.
+        let (h, w) = (37, 101);
+        let gt = Array4::from_shape_fn((1, h, w, 3), |(_, y, x, c)| {
+            if (y, x) == (0, 0) {
+                0.0
+            } else {
+                [0.0, 0.0, 1.0][c]
+            }
+        });
+        let pred = Array4::from_shape_fn((1, h, w, 3), |(_, y, x, c)| {
+            let a = (((y * w + x) * 7919) % 97) as f64 * 0.013;
+            [a.sin(), 0.0, a.cos()][c]
+        });
+        let mut hist = vec![0i64; HISTOGRAM_BINS];
+        let s = errors(pred.view(), gt.view(), None, &mut hist).unwrap()[0];
+        let mut want: Vec<f64> = (0..h * w)
+            .skip(1)
+            .map(|i| {
+                let one = |a: &Array4<f64>| [0, 1, 2].map(|c| a[[0, i / w, i % w, c]]);
+                let mut e = [0.0];
+                row_errors(&one(&pred), &one(&gt), &[true], &mut e);
+                e[0]
+            })
+            .collect();
+        want.sort_by(f64::total_cmp);
+        let n = want.len();
+        assert_eq!(s[0] as usize, n);
+        assert_eq!(s[8], 0.5 * (want[(n - 1) / 2] + want[n / 2]));
     }
 
     #[test]
