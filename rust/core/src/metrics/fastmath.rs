@@ -73,29 +73,33 @@ fn ln_series(z: f64) -> f64 {
     (q(0) + q(2) * z2) + (q(4) + q(6) * z2) * z4
 }
 
-/// Cephes' `atan`: atan(u) = u + u z P(z) / Q(z), z = u^2, for |u| <= 0.66, to within 1e-16
-/// relative; highest degree first, Q monic.
-const ATAN_P: [f64; 5] = [
-    -8.750_608_600_031_904e-1,
-    -1.615_753_718_733_365e1,
-    -7.500_855_792_314_705e1,
-    -1.228_866_684_490_136e2,
-    -6.485_021_904_942_025e1,
+/// fdlibm's `atan` polynomial (s_atan.c, `aT`): atan(u) = u - u (z S1(w) + w S2(w)), z = u^2,
+/// w = z^2, for |u| < 0.4375, to within one ulp; S1 takes the even-indexed coefficients, S2 the
+/// odd ones, lowest degree first.
+pub const ATAN_SERIES: [f64; 11] = [
+    3.333_333_333_333_293e-1,
+    -1.999_999_999_987_648_3e-1,
+    1.428_571_427_250_346_6e-1,
+    -1.111_111_040_546_235_6e-1,
+    9.090_887_133_436_507e-2,
+    -7.691_876_205_044_83e-2,
+    6.661_073_137_387_531e-2,
+    -5.833_570_133_790_573_5e-2,
+    4.976_877_994_615_932_4e-2,
+    -3.653_157_274_421_691_6e-2,
+    1.628_582_011_536_578_2e-2,
 ];
-const ATAN_Q: [f64; 5] = [
-    2.485_846_490_142_306e1,
-    1.650_270_098_316_988_5e2,
-    4.328_810_604_912_903e2,
-    4.853_903_996_359_137e2,
-    1.945_506_571_482_614e2,
-];
+
+/// tan(pi / 8): above it, a / b is reduced to (a - b) / (a + b) in (-tan(pi / 8), 0].
+pub const TAN_PI_8: f64 = 0.414_213_562_373_095_03;
 
 /// atan2(y, x) in degrees, in [0, 180], of `N` pairs with y >= 0 (not both zero).
 ///
-/// The angle between two vectors as atan2(|p x g|, p . g) costs one square root and two divisions,
+/// The angle between two vectors as atan2(|p x g|, p . g) costs one square root and one division,
 /// where acos of the normalised dot product takes more of both (and loses accuracy near 0 and 180
 /// degrees). With a = min(y, |x|) <= b = max(y, |x|), atan(a / b) is in [0, 45] degrees; above
-/// a / b = 0.66 it is 45 degrees + atan((a - b) / (a + b)), so Cephes' range always holds.
+/// a / b = tan(22.5 degrees) it is 45 degrees + atan((a - b) / (a + b)), so that |u| stays below
+/// 0.4375, where fdlibm's polynomial needs no division.
 #[inline(always)]
 pub fn atan2_degrees_lanes<const N: usize>(y: [f64; N], x: [f64; N]) -> [f64; N] {
     use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
@@ -104,16 +108,13 @@ pub fn atan2_degrees_lanes<const N: usize>(y: [f64; N], x: [f64; N]) -> [f64; N]
         let (y, x) = (y[l], x[l]);
         let ax = x.abs();
         let (a, b) = (y.min(ax), y.max(ax));
-        let big = a > 0.66 * b;
+        let big = a > TAN_PI_8 * b;
         let u = if big { a - b } else { a } / if big { a + b } else { b };
-        let z = u * u;
-        let mut p = ATAN_P[0];
-        let mut q = z + ATAN_Q[0];
-        for k in 1..5 {
-            p = p * z + ATAN_P[k];
-            q = q * z + ATAN_Q[k];
-        }
-        let t = if big { FRAC_PI_4 } else { 0.0 } + (u + u * (z * p / q));
+        let (z, c) = (u * u, ATAN_SERIES);
+        let w = z * z;
+        let s1 = c[0] + w * (c[2] + w * (c[4] + w * (c[6] + w * (c[8] + w * c[10]))));
+        let s2 = c[1] + w * (c[3] + w * (c[5] + w * (c[7] + w * c[9])));
+        let t = if big { FRAC_PI_4 } else { 0.0 } + (u - u * (z * s1 + w * s2));
         let t = if y > ax { FRAC_PI_2 - t } else { t };
         let t = if x < 0.0 { PI - t } else { t };
         out[l] = (t * (180.0 / PI)).min(180.0);

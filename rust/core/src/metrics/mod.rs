@@ -79,10 +79,14 @@ where
         return task(init(), 0, out);
     }
     let rows_per_task = (TASK_PIXELS / out_per_row).max(1);
-    // fold, not map: an accumulator per split of the work (a few per thread), not per task, as
-    // accumulators may be large (the normals' histograms).
+    // fold, not map: an accumulator per split of the work, not per task, as accumulators may be
+    // large (the normals' histograms); and at most two splits per thread (left alone, rayon
+    // splits a megapixel a dozen times).
+    let tasks = rows.div_ceil(rows_per_task);
+    let tasks_per_split = tasks.div_ceil(2 * rayon::current_num_threads());
     out.par_chunks_mut(out_per_row * rows_per_task)
         .enumerate()
+        .with_min_len(tasks_per_split)
         .fold(&init, |acc, (t, out)| task(acc, t * rows_per_task, out))
         .reduce(&init, &merge)
 }

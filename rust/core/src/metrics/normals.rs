@@ -63,13 +63,12 @@ pub fn errors<T: Real>(
             |split, r, keys| {
                 let (pr, gr) = (row(p, r), row(g, r));
                 let vr = valid_row(v, r, &all);
-                let errors = &mut split.errors;
-                let row = simd::vectorised(
-                    #[inline(always)]
-                    || row_errors(&pr, &gr, &vr, errors),
-                );
+                let row = errors_of_row(&pr, &gr, &vr, &mut split.errors);
                 split.sums.iter_mut().zip(row).for_each(|(a, b)| *a += b);
-                split.count(keys);
+                simd::vectorised(
+                    #[inline(always)]
+                    || split.count(keys),
+                );
             },
             Split::merge,
         );
@@ -84,16 +83,11 @@ pub fn errors<T: Real>(
             let (r, x) = (i / w, i % w);
             let (pr, gr) = (row(p, r), row(g, r));
             let mut e = [0.0];
-            simd::vectorised(
-                #[inline(always)]
-                || {
-                    row_errors(
-                        &pr[3 * x..3 * x + 3],
-                        &gr[3 * x..3 * x + 3],
-                        &[true],
-                        &mut e,
-                    )
-                },
+            errors_of_row(
+                &pr[3 * x..3 * x + 3],
+                &gr[3 * x..3 * x + 3],
+                &[true],
+                &mut e,
             );
             e[0]
         };
@@ -112,6 +106,14 @@ pub fn errors<T: Real>(
 const KEYS_PER_DEGREE: f64 = 364.0;
 /// The key of an invalid pixel (above every valid key, 180 * KEYS_PER_DEGREE = 65520).
 const NO_KEY: u16 = u16::MAX;
+
+/// floor(x) for x in [0, 2^31), as `x as u32` (errors lie in [0, 180] degrees, so both scalings
+/// fit): through the f64 mantissa, 2^52 + floor(x) holding it in its low bits, which vectorises
+/// where the saturating `as` conversion leaves scalar code.
+#[inline(always)]
+fn floor_of(x: f64) -> u32 {
+    (x.floor() + 4_503_599_627_370_496.0).to_bits() as u32
+}
 
 /// What a split of the work of one image accumulates.
 struct Split {
@@ -141,21 +143,21 @@ impl Split {
 
     /// Counts the errors of the current row and writes their keys: bins and keys of a block of
     /// pixels computed first (vectorised), then counted (scalar).
+    #[inline(always)]
     fn count(&mut self, keys: &mut [u16]) {
         const BLOCK: usize = 64;
         let mut bins = [0i32; BLOCK];
         for (errors, keys) in self.errors.chunks(BLOCK).zip(keys.chunks_mut(BLOCK)) {
             let bins = &mut bins[..errors.len()];
             for ((&e, bin), key) in errors.iter().zip(bins.iter_mut()).zip(keys) {
-                // Errors lie in [0, 180] degrees: both scalings fit their integers.
                 let valid = e >= 0.0;
                 *bin = if valid {
-                    (e * BINS_PER_DEGREE as f64) as i32
+                    floor_of(e * BINS_PER_DEGREE as f64) as i32
                 } else {
                     HISTOGRAM_BINS as i32
                 };
                 *key = if valid {
-                    (e * KEYS_PER_DEGREE) as i32 as u16
+                    floor_of(e * KEYS_PER_DEGREE) as u16
                 } else {
                     NO_KEY
                 };
@@ -188,6 +190,21 @@ impl Split {
         }
         self
     }
+}
+
+/// The errors of one row into `out` (-1 for skipped pixels) and their sums: with AVX2 and FMA
+/// intrinsics for f32 maps where the CPU has them, else the portable lanes. Every error of a map
+/// comes from here, so that those computed again for the median are the ones counted.
+fn errors_of_row<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 8] {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(p), Some(g), true) = (T::as_f32(p), T::as_f32(g), avx2::available()) {
+        // SAFETY: the CPU has AVX2 and FMA, checked by `available`.
+        return unsafe { avx2::row_errors(p, g, v, out) };
+    }
+    simd::vectorised(
+        #[inline(always)]
+        || row_errors(p, g, v, out),
+    )
 }
 
 /// Lanes of the running sums: one AVX2 register of f64 per sum.
@@ -290,6 +307,216 @@ fn add_lanes<T: Real>(
         for (a, x) in acc.iter_mut().zip(values) {
             a[l] += x;
         }
+    }
+}
+
+/// [`row_errors`] of f32 maps with AVX2 and FMA intrinsics, four pixels per step, where LLVM's
+/// vectoriser leaves much scalar shuffling: the same arithmetic (atan2(|p x g|, p . g) with
+/// fdlibm's atan polynomial, as [`atan2_degrees_lanes`]).
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::super::fastmath::{ATAN_SERIES, TAN_PI_8};
+    use super::THRESHOLDS;
+
+    /// Whether [`row_errors`] may run here.
+    pub fn available() -> bool {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+
+    /// [`super::row_errors`] of one row of f32 maps. Only call where [`available`].
+    #[target_feature(enable = "avx2,fma")]
+    pub fn row_errors(p: &[f32], g: &[f32], v: &[bool], out: &mut [f64]) -> [f64; 8] {
+        // Valid pixels and the counts within each threshold as integers, sums of e and e^2.
+        let mut counts = [_mm256_setzero_si256(); 6];
+        let mut sums = [_mm256_setzero_pd(); 2];
+        // Two loops over blocks of steps, the geometry (square root) then the angles (division,
+        // polynomial): one loop of both waits on their chained latencies with little in flight.
+        const BLOCK: usize = 16;
+        let steps = v.len().div_ceil(4);
+        let mut geometries = [[_mm256_setzero_pd(); 4]; BLOCK];
+        for first in (0..steps).step_by(BLOCK) {
+            let block = first..(first + BLOCK).min(steps);
+            for (step, geometry) in block.clone().zip(&mut geometries) {
+                *geometry = if 4 * step + 4 <= v.len() {
+                    let (i, j) = (12 * step, 4 * step);
+                    self::geometry(xyz(&p[i..i + 12]), xyz(&g[i..i + 12]), mask(&v[j..j + 4]))
+                } else {
+                    // The tail padded with skipped pixels (zero ground truth).
+                    let rest = v.len() - 4 * step;
+                    let (mut pp, mut gg, mut vv) = ([0.0f32; 12], [0.0f32; 12], [false; 4]);
+                    pp[..3 * rest].copy_from_slice(&p[12 * step..]);
+                    gg[..3 * rest].copy_from_slice(&g[12 * step..]);
+                    vv[..rest].copy_from_slice(&v[4 * step..]);
+                    self::geometry(xyz(&pp), xyz(&gg), mask(&vv))
+                };
+            }
+            for (step, &geometry) in block.zip(&geometries) {
+                let e = lanes(angle(&mut counts, &mut sums, geometry));
+                let out = &mut out[4 * step..(4 * step + 4).min(v.len())];
+                // A full step as one fixed-size store, not a copy of run-time length.
+                if let Ok(out) = <&mut [f64; 4]>::try_from(&mut *out) {
+                    *out = e;
+                } else {
+                    out.copy_from_slice(&e[..out.len()]);
+                }
+            }
+        }
+        let mut result = [0.0; 8];
+        let count = |c: __m256i| {
+            let lanes = [
+                _mm256_extract_epi64::<0>(c),
+                _mm256_extract_epi64::<1>(c),
+                _mm256_extract_epi64::<2>(c),
+                _mm256_extract_epi64::<3>(c),
+            ];
+            lanes.iter().sum::<i64>() as f64
+        };
+        result[0] = count(counts[0]);
+        for (r, s) in result[1..3].iter_mut().zip(sums) {
+            *r = lanes(s).iter().sum();
+        }
+        for (r, &c) in result[3..].iter_mut().zip(&counts[1..]) {
+            *r = count(c);
+        }
+        result
+    }
+
+    /// The x, y and z of four pixels (12 interleaved values) as f64 lanes.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn xyz(v: &[f32]) -> [__m256d; 3] {
+        // Element by element, which compiles to unaligned loads: no unsafe pointer reads.
+        let quad = |i: usize| _mm256_cvtps_pd(_mm_setr_ps(v[i], v[i + 1], v[i + 2], v[i + 3]));
+        // a = x0 y0 z0 x1, b = y1 z1 x2 y2, c = z2 x3 y3 z3: two blends gather each coordinate,
+        // a permutation puts it in order.
+        let (a, b, c) = (quad(0), quad(4), quad(8));
+        let x = _mm256_blend_pd::<0b0010>(_mm256_blend_pd::<0b0100>(a, b), c);
+        let y = _mm256_blend_pd::<0b0100>(_mm256_blend_pd::<0b1001>(a, b), c);
+        let z = _mm256_blend_pd::<0b1001>(_mm256_blend_pd::<0b0010>(a, b), c);
+        [
+            _mm256_permute4x64_pd::<0b01_10_11_00>(x),
+            _mm256_permute4x64_pd::<0b10_11_00_01>(y),
+            _mm256_permute4x64_pd::<0b11_00_01_10>(z),
+        ]
+    }
+
+    /// Four bools as all-ones / all-zeros lanes.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn mask(v: &[bool]) -> __m256d {
+        let bytes = u32::from_le_bytes([v[0], v[1], v[2], v[3]].map(u8::from));
+        let ones = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bytes as i32));
+        _mm256_castsi256_pd(_mm256_sub_epi64(_mm256_setzero_si256(), ones))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn lanes(x: __m256d) -> [f64; 4] {
+        let (low, high) = (_mm256_castpd256_pd128(x), _mm256_extractf128_pd::<1>(x));
+        [
+            _mm_cvtsd_f64(low),
+            _mm_cvtsd_f64(_mm_unpackhi_pd(low, low)),
+            _mm_cvtsd_f64(high),
+            _mm_cvtsd_f64(_mm_unpackhi_pd(high, high)),
+        ]
+    }
+
+    /// Of four pixels: |p x g|, p . g, and the masks of the pixels kept and of the predictions
+    /// present.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn geometry(
+        [px, py, pz]: [__m256d; 3],
+        [gx, gy, gz]: [__m256d; 3],
+        valid: __m256d,
+    ) -> [__m256d; 4] {
+        let set = _mm256_set1_pd;
+        let (zero, infinity) = (_mm256_setzero_pd(), set(f64::INFINITY));
+        let norm2 = |x, y, z| _mm256_fmadd_pd(z, z, _mm256_fmadd_pd(y, y, _mm256_mul_pd(x, x)));
+        let finite_nonzero = |n| {
+            _mm256_and_pd(
+                _mm256_cmp_pd::<_CMP_GT_OQ>(n, zero),
+                _mm256_cmp_pd::<_CMP_LT_OQ>(n, infinity),
+            )
+        };
+        let keep = _mm256_and_pd(valid, finite_nonzero(norm2(gx, gy, gz)));
+        // A zero, NaN or infinite prediction has no direction: 180 degrees.
+        let present = finite_nonzero(norm2(px, py, pz));
+        // The angle is atan2(|p x g|, p . g): neither vector needs normalising. Products of f32
+        // values are exact in f64, so fused cross and dot products round as the portable ones.
+        let cx = _mm256_fmsub_pd(py, gz, _mm256_mul_pd(pz, gy));
+        let cy = _mm256_fmsub_pd(pz, gx, _mm256_mul_pd(px, gz));
+        let cz = _mm256_fmsub_pd(px, gy, _mm256_mul_pd(py, gx));
+        let y = _mm256_sqrt_pd(norm2(cx, cy, cz));
+        let x = _mm256_fmadd_pd(pz, gz, _mm256_fmadd_pd(py, gy, _mm256_mul_pd(px, gx)));
+
+        [y, x, keep, present]
+    }
+
+    /// The errors of four pixels from their [`geometry`] (-1 where skipped), added to the counts
+    /// and sums.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn angle(
+        counts: &mut [__m256i; 6],
+        sums: &mut [__m256d; 2],
+        [y, x, keep, present]: [__m256d; 4],
+    ) -> __m256d {
+        use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
+        let set = _mm256_set1_pd;
+        let zero = _mm256_setzero_pd();
+        // atan2 in degrees, as fastmath::atan2_degrees_lanes.
+        let ax = _mm256_andnot_pd(set(-0.0), x);
+        let (a, b) = (_mm256_min_pd(y, ax), _mm256_max_pd(y, ax));
+        let big = _mm256_cmp_pd::<_CMP_GT_OQ>(a, _mm256_mul_pd(set(TAN_PI_8), b));
+        let u = _mm256_div_pd(
+            _mm256_blendv_pd(a, _mm256_sub_pd(a, b), big),
+            _mm256_blendv_pd(b, _mm256_add_pd(a, b), big),
+        );
+        let z = _mm256_mul_pd(u, u);
+        let w = _mm256_mul_pd(z, z);
+        let c = ATAN_SERIES.map(|c| set(c));
+        let mut s1 = c[10];
+        for k in [8, 6, 4, 2, 0] {
+            s1 = _mm256_fmadd_pd(s1, w, c[k]);
+        }
+        let mut s2 = c[9];
+        for k in [7, 5, 3, 1] {
+            s2 = _mm256_fmadd_pd(s2, w, c[k]);
+        }
+        let t = _mm256_fnmadd_pd(u, _mm256_fmadd_pd(z, s1, _mm256_mul_pd(w, s2)), u);
+        let t = _mm256_add_pd(t, _mm256_and_pd(big, set(FRAC_PI_4)));
+        let t = _mm256_blendv_pd(
+            t,
+            _mm256_sub_pd(set(FRAC_PI_2), t),
+            _mm256_cmp_pd::<_CMP_GT_OQ>(y, ax),
+        );
+        let t = _mm256_blendv_pd(
+            t,
+            _mm256_sub_pd(set(PI), t),
+            _mm256_cmp_pd::<_CMP_LT_OQ>(x, zero),
+        );
+        // minpd returns its second operand for a NaN (0 / 0): 180, as the portable min.
+        let e = _mm256_min_pd(_mm256_mul_pd(t, set(180.0 / PI)), set(180.0));
+
+        let e = _mm256_blendv_pd(set(180.0), e, present);
+        // Skipped pixels count 0 degrees (nothing in the sums) and are written as -1.
+        let e = _mm256_and_pd(e, keep);
+        // A true lane is all ones, -1 as an integer.
+        let add_count =
+            |c: &mut __m256i, m: __m256d| *c = _mm256_sub_epi64(*c, _mm256_castpd_si256(m));
+        add_count(&mut counts[0], keep);
+        for (c, t) in counts[1..].iter_mut().zip(THRESHOLDS) {
+            add_count(
+                c,
+                _mm256_and_pd(keep, _mm256_cmp_pd::<_CMP_LT_OQ>(e, set(t))),
+            );
+        }
+        sums[0] = _mm256_add_pd(sums[0], e);
+        sums[1] = _mm256_fmadd_pd(e, e, sums[1]);
+        _mm256_blendv_pd(set(-1.0), e, keep)
     }
 }
 
@@ -405,7 +632,7 @@ mod tests {
             .map(|i| {
                 let one = |a: &Array4<f64>| [0, 1, 2].map(|c| a[[0, i / w, i % w, c]]);
                 let mut e = [0.0];
-                row_errors(&one(&pred), &one(&gt), &[true], &mut e);
+                errors_of_row(&one(&pred), &one(&gt), &[true], &mut e);
                 e[0]
             })
             .collect();
@@ -413,6 +640,49 @@ mod tests {
         let n = want.len();
         assert_eq!(s[0] as usize, n);
         assert_eq!(s[8], 0.5 * (want[(n - 1) / 2] + want[n / 2]));
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_rows_match_the_portable_errors() {
+        if !avx2::available() {
+            return;
+        }
+        let mut state = 2024u64;
+        let mut uniform = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        };
+        for width in [1, 2, 3, 4, 5, 9, 257] {
+            let g: Vec<f32> = (0..3 * width)
+                .map(|i| if i % 37 < 3 { 0.0 } else { uniform() as f32 })
+                .collect();
+            let p: Vec<f32> = g
+                .iter()
+                .enumerate()
+                .map(|(i, &g)| match i % 41 {
+                    0..=2 => 0.0,
+                    3 => f32::NAN,
+                    4..=6 => -g,
+                    _ => g + 0.3 * uniform() as f32,
+                })
+                .collect();
+            let v: Vec<bool> = (0..width).map(|i| i % 11 != 5).collect();
+            let (mut want_e, mut got_e) = (vec![0.0; width], vec![0.0; width]);
+            let want = row_errors(&p, &g, &v, &mut want_e);
+            // SAFETY: AVX2 and FMA are available, checked above.
+            let got = unsafe { avx2::row_errors(&p, &g, &v, &mut got_e) };
+            for (a, b) in got_e.iter().zip(&want_e) {
+                assert!((a - b).abs() <= 1e-11, "{a} vs {b}, width {width}");
+            }
+            assert_eq!(got[0], want[0]);
+            assert_eq!(got[3..], want[3..]);
+            for k in 1..3 {
+                assert!((got[k] - want[k]).abs() <= 1e-12 * want[k].max(1.0));
+            }
+        }
     }
 
     #[test]
