@@ -9,7 +9,8 @@ use super::{fold_rows_into, row, valid_row, Real};
 use crate::error::{Error, Result};
 use crate::simd;
 
-/// The thresholds, in degrees, of the "share within" metrics.
+/// The thresholds, in degrees, of the "share within" metrics: whole numbers of histogram bins, so
+/// that the counts below them come from the histogram, not from compares per pixel.
 pub const THRESHOLDS: [f64; 5] = [5.0, 7.5, 11.25, 22.5, 30.0];
 /// Histogram bins per degree: a dataset median from the histogram is within 1 / BINS_PER_DEGREE.
 pub const BINS_PER_DEGREE: usize = 1000;
@@ -93,7 +94,10 @@ pub fn errors<T: Real>(
         };
         let median = exact_median(&keys, &split, error_at);
         let mut s = [0.0; 9];
-        s[..8].copy_from_slice(&split.sums);
+        s[..3].copy_from_slice(&split.sums);
+        for (s, t) in s[3..8].iter_mut().zip(THRESHOLDS) {
+            *s = split.below(t);
+        }
         s[8] = median;
         stats.push(s);
     }
@@ -117,8 +121,8 @@ fn floor_of(x: f64) -> u32 {
 
 /// What a split of the work of one image accumulates.
 struct Split {
-    /// Valid pixels, sum of errors, sum of squared errors, counts below each threshold.
-    sums: [f64; 8],
+    /// Valid pixels, sum of errors, sum of squared errors.
+    sums: [f64; 3],
     /// HISTOGRAM_BINS + 1 bins, the last one taking the invalid pixels so that the loop has no
     /// branch.
     histogram: Vec<u32>,
@@ -133,7 +137,7 @@ struct Split {
 impl Split {
     fn new(width: usize) -> Split {
         Split {
-            sums: [0.0; 8],
+            sums: [0.0; 3],
             histogram: vec![0; HISTOGRAM_BINS + 1],
             lo: usize::MAX,
             hi: 0,
@@ -174,6 +178,14 @@ impl Split {
         }
     }
 
+    /// The count of errors below `t` degrees, a whole number of bins: e < t as
+    /// floor(e BINS_PER_DEGREE) < t BINS_PER_DEGREE, the histogram's own rounding of e.
+    fn below(&self, t: f64) -> f64 {
+        let end = (t * BINS_PER_DEGREE as f64) as usize;
+        let bins = &self.histogram[self.lo.min(end)..end];
+        bins.iter().map(|&c| c as u64).sum::<u64>() as f64
+    }
+
     fn merge(mut self, other: Split) -> Split {
         self.sums
             .iter_mut()
@@ -192,10 +204,11 @@ impl Split {
     }
 }
 
-/// The errors of one row into `out` (-1 for skipped pixels) and their sums: with AVX2 and FMA
-/// intrinsics for f32 maps where the CPU has them, else the portable lanes. Every error of a map
-/// comes from here, so that those computed again for the median are the ones counted.
-fn errors_of_row<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 8] {
+/// The errors of one row into `out` (-1 for skipped pixels), their count, sum and sum of squares:
+/// with AVX2 and FMA intrinsics for f32 maps where the CPU has them, else the portable lanes.
+/// Every error of a map comes from here, so that those computed again for the median are the ones
+/// counted.
+fn errors_of_row<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 3] {
     #[cfg(target_arch = "x86_64")]
     if let (Some(p), Some(g), true) = (T::as_f32(p), T::as_f32(g), avx2::available()) {
         // SAFETY: the CPU has AVX2 and FMA, checked by `available`.
@@ -211,8 +224,8 @@ fn errors_of_row<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64
 const LANES: usize = 8;
 
 #[inline(always)]
-fn row_errors<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 8] {
-    let mut acc = [[0.0f64; LANES]; 8];
+fn row_errors<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 3] {
+    let mut acc = [[0.0f64; LANES]; 3];
     let mut p_chunks = p.chunks_exact(3 * LANES);
     let mut g_chunks = g.chunks_exact(3 * LANES);
     let mut v_chunks = v.chunks_exact(LANES);
@@ -246,7 +259,7 @@ fn row_errors<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 8
 
 #[inline(always)]
 fn add_lanes<T: Real>(
-    acc: &mut [[f64; LANES]; 8],
+    acc: &mut [[f64; LANES]; 3],
     p: &[T; 3 * LANES],
     g: &[T; 3 * LANES],
     v: &[bool; LANES],
@@ -293,17 +306,7 @@ fn add_lanes<T: Real>(
         let e = if missing[l] > 0.0 { 180.0 } else { e[l] };
         let e = if keep > 0.0 { e } else { 0.0 };
         out[l] = if keep > 0.0 { e } else { -1.0 };
-        let within = |t: f64| if e < t { keep } else { 0.0 };
-        let values = [
-            keep,
-            e,
-            e * e,
-            within(THRESHOLDS[0]),
-            within(THRESHOLDS[1]),
-            within(THRESHOLDS[2]),
-            within(THRESHOLDS[3]),
-            within(THRESHOLDS[4]),
-        ];
+        let values = [keep, e, e * e];
         for (a, x) in acc.iter_mut().zip(values) {
             a[l] += x;
         }
@@ -318,7 +321,6 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     use super::super::fastmath::{ATAN_SERIES, TAN_PI_8};
-    use super::THRESHOLDS;
 
     /// Whether [`row_errors`] may run here.
     pub fn available() -> bool {
@@ -327,9 +329,9 @@ mod avx2 {
 
     /// [`super::row_errors`] of one row of f32 maps. Only call where [`available`].
     #[target_feature(enable = "avx2,fma")]
-    pub fn row_errors(p: &[f32], g: &[f32], v: &[bool], out: &mut [f64]) -> [f64; 8] {
-        // Valid pixels and the counts within each threshold as integers, sums of e and e^2.
-        let mut counts = [_mm256_setzero_si256(); 6];
+    pub fn row_errors(p: &[f32], g: &[f32], v: &[bool], out: &mut [f64]) -> [f64; 3] {
+        // Valid pixels as integers, sums of e and e^2.
+        let mut count = _mm256_setzero_si256();
         let mut sums = [_mm256_setzero_pd(); 2];
         // Two loops over blocks of steps, the geometry (square root) then the angles (division,
         // polynomial): one loop of both waits on their chained latencies with little in flight.
@@ -353,7 +355,7 @@ mod avx2 {
                 };
             }
             for (step, &geometry) in block.zip(&geometries) {
-                let e = lanes(angle(&mut counts, &mut sums, geometry));
+                let e = lanes(angle(&mut count, &mut sums, geometry));
                 let out = &mut out[4 * step..(4 * step + 4).min(v.len())];
                 // A full step as one fixed-size store, not a copy of run-time length.
                 if let Ok(out) = <&mut [f64; 4]>::try_from(&mut *out) {
@@ -363,24 +365,17 @@ mod avx2 {
                 }
             }
         }
-        let mut result = [0.0; 8];
-        let count = |c: __m256i| {
-            let lanes = [
-                _mm256_extract_epi64::<0>(c),
-                _mm256_extract_epi64::<1>(c),
-                _mm256_extract_epi64::<2>(c),
-                _mm256_extract_epi64::<3>(c),
-            ];
-            lanes.iter().sum::<i64>() as f64
-        };
-        result[0] = count(counts[0]);
-        for (r, s) in result[1..3].iter_mut().zip(sums) {
-            *r = lanes(s).iter().sum();
-        }
-        for (r, &c) in result[3..].iter_mut().zip(&counts[1..]) {
-            *r = count(c);
-        }
-        result
+        let counts = [
+            _mm256_extract_epi64::<0>(count),
+            _mm256_extract_epi64::<1>(count),
+            _mm256_extract_epi64::<2>(count),
+            _mm256_extract_epi64::<3>(count),
+        ];
+        [
+            counts.iter().sum::<i64>() as f64,
+            lanes(sums[0]).iter().sum(),
+            lanes(sums[1]).iter().sum(),
+        ]
     }
 
     /// The x, y and z of four pixels (12 interleaved values) as f64 lanes.
@@ -460,7 +455,7 @@ mod avx2 {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     fn angle(
-        counts: &mut [__m256i; 6],
+        count: &mut __m256i,
         sums: &mut [__m256d; 2],
         [y, x, keep, present]: [__m256d; 4],
     ) -> __m256d {
@@ -505,15 +500,7 @@ mod avx2 {
         // Skipped pixels count 0 degrees (nothing in the sums) and are written as -1.
         let e = _mm256_and_pd(e, keep);
         // A true lane is all ones, -1 as an integer.
-        let add_count =
-            |c: &mut __m256i, m: __m256d| *c = _mm256_sub_epi64(*c, _mm256_castpd_si256(m));
-        add_count(&mut counts[0], keep);
-        for (c, t) in counts[1..].iter_mut().zip(THRESHOLDS) {
-            add_count(
-                c,
-                _mm256_and_pd(keep, _mm256_cmp_pd::<_CMP_LT_OQ>(e, set(t))),
-            );
-        }
+        *count = _mm256_sub_epi64(*count, _mm256_castpd_si256(keep));
         sums[0] = _mm256_add_pd(sums[0], e);
         sums[1] = _mm256_fmadd_pd(e, e, sums[1]);
         _mm256_blendv_pd(set(-1.0), e, keep)
@@ -678,7 +665,6 @@ mod tests {
                 assert!((a - b).abs() <= 1e-11, "{a} vs {b}, width {width}");
             }
             assert_eq!(got[0], want[0]);
-            assert_eq!(got[3..], want[3..]);
             for k in 1..3 {
                 assert!((got[k] - want[k]).abs() <= 1e-12 * want[k].max(1.0));
             }
