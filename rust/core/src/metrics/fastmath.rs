@@ -19,7 +19,7 @@ fn split(x: f64) -> (f64, f64, u64) {
 ///
 /// p / g = (mp / mg) 2^(ep - eg) with mantissas mp, mg in [1, 2); mp is halved or doubled
 /// (exactly) so that m = mp / mg lies in [sqrt(1/2), sqrt(2)), and ln m = 2 atanh(s) with
-/// s = (mp - mg) / (mp + mg), |s| <= 0.172, from its odd series (11 terms reach 1e-17). The one
+/// s = (mp - mg) / (mp + mg), |s| <= 0.172, from [`LN_SERIES`]. The one
 /// division D = 1 / (mg (mp + mg)) gives both 1 / (mp + mg) = mg D and 1 / mg = (mp + mg) D:
 /// divisions are what the depth loop waits on.
 #[inline(always)]
@@ -39,47 +39,67 @@ pub fn ln_ratio(p: f64, g: f64) -> (f64, f64) {
     let sum = mp + mg;
     let d = 1.0 / (mg * sum);
     let s = (mp - mg) * (mg * d);
-    let z = s * s;
-    // sum_k z^k / (2k + 1), k = 0..=10, in Estrin's form: a dependency chain of 5 steps instead of
-    // Horner's 10, so that the pixels in flight overlap (the loop is latency-bound otherwise).
-    let c = |k: i32| 1.0 / (2 * k + 1) as f64;
-    let (z2, z4) = (z * z, z * z * (z * z));
-    let z8 = z4 * z4;
-    let q = |k: i32| c(k) + c(k + 1) * z;
-    let r0 = q(0) + q(2) * z2;
-    let r1 = q(4) + q(6) * z2;
-    let r2 = q(8) + c(10) * z2;
-    let series = (r0 + r1 * z4) + r2 * z8;
+    let ln_m = s * ln_series(s * s);
     // 1 / g = (1 / mg) 2^-eg, as ((1 / mg) 2^(1 - eg)) / 2: 2^(1 - eg) is a normal float for every
     // normal g (exponent field 2047 - field of g, in [1, 2046]).
     let scale = f64::from_bits((2047 - g_exponent_bits) << 52);
     let inv_g = sum * d * scale * 0.5;
-    (e * std::f64::consts::LN_2 + 2.0 * s * series, inv_g)
+    (e * std::f64::consts::LN_2 + ln_m, inv_g)
 }
 
-/// Cephes' `atan`: atan(u) = u + u z P(z) / Q(z), z = u^2, for |u| <= 0.66, to within 1e-16
-/// relative; highest degree first, Q monic.
-const ATAN_P: [f64; 5] = [
-    -8.750_608_600_031_904e-1,
-    -1.615_753_718_733_365e1,
-    -7.500_855_792_314_705e1,
-    -1.228_866_684_490_136e2,
-    -6.485_021_904_942_025e1,
+/// The largest |s| of [`ln_ratio`]'s series: m = p / g in [sqrt(1/2), sqrt(2)], s = (m - 1) / (m + 1).
+pub const LN_S_MAX: f64 = 0.171_572_875_253_809_9; // 3 - 2 sqrt(2)
+
+/// ln((1 + s) / (1 - s)) = 2 atanh(s) = s P(s^2) for |s| <= [`LN_S_MAX`], to within 2^-58.45
+/// relative: P(z) = 2 + z R(z) with fdlibm's minimax `Lg1`..`Lg7` (e_log.c), lowest degree first.
+pub const LN_SERIES: [f64; 8] = [
+    2.0,
+    6.666_666_666_666_735e-1,
+    3.999_999_999_940_942e-1,
+    2.857_142_874_366_239e-1,
+    2.222_219_843_214_978_4e-1,
+    1.818_357_216_161_805e-1,
+    1.531_383_769_920_937_3e-1,
+    1.479_819_860_511_658_6e-1,
 ];
-const ATAN_Q: [f64; 5] = [
-    2.485_846_490_142_306e1,
-    1.650_270_098_316_988_5e2,
-    4.328_810_604_912_903e2,
-    4.853_903_996_359_137e2,
-    1.945_506_571_482_614e2,
+
+/// P(z) of [`LN_SERIES`] in Estrin's form: a dependency chain of 4 steps instead of Horner's 7, so
+/// that the pixels in flight overlap (the loop is latency-bound otherwise).
+#[inline(always)]
+fn ln_series(z: f64) -> f64 {
+    let c = LN_SERIES;
+    let (z2, z4) = (z * z, z * z * (z * z));
+    let q = |k: usize| c[k] + c[k + 1] * z;
+    (q(0) + q(2) * z2) + (q(4) + q(6) * z2) * z4
+}
+
+/// fdlibm's `atan` polynomial (s_atan.c, `aT`): atan(u) = u - u (z S1(w) + w S2(w)), z = u^2,
+/// w = z^2, for |u| < 0.4375, to within one ulp; S1 takes the even-indexed coefficients, S2 the
+/// odd ones, lowest degree first.
+pub const ATAN_SERIES: [f64; 11] = [
+    3.333_333_333_333_293e-1,
+    -1.999_999_999_987_648_3e-1,
+    1.428_571_427_250_346_6e-1,
+    -1.111_111_040_546_235_6e-1,
+    9.090_887_133_436_507e-2,
+    -7.691_876_205_044_83e-2,
+    6.661_073_137_387_531e-2,
+    -5.833_570_133_790_573_5e-2,
+    4.976_877_994_615_932_4e-2,
+    -3.653_157_274_421_691_6e-2,
+    1.628_582_011_536_578_2e-2,
 ];
+
+/// tan(pi / 8): above it, a / b is reduced to (a - b) / (a + b) in (-tan(pi / 8), 0].
+pub const TAN_PI_8: f64 = 0.414_213_562_373_095_03;
 
 /// atan2(y, x) in degrees, in [0, 180], of `N` pairs with y >= 0 (not both zero).
 ///
-/// The angle between two vectors as atan2(|p x g|, p . g) costs one square root and two divisions,
+/// The angle between two vectors as atan2(|p x g|, p . g) costs one square root and one division,
 /// where acos of the normalised dot product takes more of both (and loses accuracy near 0 and 180
 /// degrees). With a = min(y, |x|) <= b = max(y, |x|), atan(a / b) is in [0, 45] degrees; above
-/// a / b = 0.66 it is 45 degrees + atan((a - b) / (a + b)), so Cephes' range always holds.
+/// a / b = tan(22.5 degrees) it is 45 degrees + atan((a - b) / (a + b)), so that |u| stays below
+/// 0.4375, where fdlibm's polynomial needs no division.
 #[inline(always)]
 pub fn atan2_degrees_lanes<const N: usize>(y: [f64; N], x: [f64; N]) -> [f64; N] {
     use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
@@ -88,16 +108,13 @@ pub fn atan2_degrees_lanes<const N: usize>(y: [f64; N], x: [f64; N]) -> [f64; N]
         let (y, x) = (y[l], x[l]);
         let ax = x.abs();
         let (a, b) = (y.min(ax), y.max(ax));
-        let big = a > 0.66 * b;
+        let big = a > TAN_PI_8 * b;
         let u = if big { a - b } else { a } / if big { a + b } else { b };
-        let z = u * u;
-        let mut p = ATAN_P[0];
-        let mut q = z + ATAN_Q[0];
-        for k in 1..5 {
-            p = p * z + ATAN_P[k];
-            q = q * z + ATAN_Q[k];
-        }
-        let t = if big { FRAC_PI_4 } else { 0.0 } + (u + u * (z * p / q));
+        let (z, c) = (u * u, ATAN_SERIES);
+        let w = z * z;
+        let s1 = c[0] + w * (c[2] + w * (c[4] + w * (c[6] + w * (c[8] + w * c[10]))));
+        let s2 = c[1] + w * (c[3] + w * (c[5] + w * (c[7] + w * c[9])));
+        let t = if big { FRAC_PI_4 } else { 0.0 } + (u - u * (z * s1 + w * s2));
         let t = if y > ax { FRAC_PI_2 - t } else { t };
         let t = if x < 0.0 { PI - t } else { t };
         out[l] = (t * (180.0 / PI)).min(180.0);

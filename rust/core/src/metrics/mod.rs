@@ -79,10 +79,14 @@ where
         return task(init(), 0, out);
     }
     let rows_per_task = (TASK_PIXELS / out_per_row).max(1);
-    // fold, not map: an accumulator per split of the work (a few per thread), not per task, as
-    // accumulators may be large (the normals' histograms).
+    // fold, not map: an accumulator per split of the work, not per task, as accumulators may be
+    // large (the normals' histograms); and at most two splits per thread (left alone, rayon
+    // splits a megapixel a dozen times).
+    let tasks = rows.div_ceil(rows_per_task);
+    let tasks_per_split = tasks.div_ceil(2 * rayon::current_num_threads());
     out.par_chunks_mut(out_per_row * rows_per_task)
         .enumerate()
+        .with_min_len(tasks_per_split)
         .fold(&init, |acc, (t, out)| task(acc, t * rows_per_task, out))
         .reduce(&init, &merge)
 }
@@ -120,6 +124,8 @@ pub(crate) fn valid_row<'a>(
 /// A floating-point sample type of depth maps and normal maps.
 pub trait Real: Copy + Send + Sync + 'static {
     fn to_f64(self) -> f64;
+    /// The slice as f32 values, for kernels specialised to them; None for other types.
+    fn as_f32(values: &[Self]) -> Option<&[f32]>;
 }
 
 impl Real for f32 {
@@ -127,11 +133,17 @@ impl Real for f32 {
     fn to_f64(self) -> f64 {
         self as f64
     }
+    fn as_f32(values: &[Self]) -> Option<&[f32]> {
+        Some(values)
+    }
 }
 
 impl Real for f64 {
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self
+    }
+    fn as_f32(_: &[Self]) -> Option<&[f32]> {
+        None
     }
 }

@@ -9,7 +9,8 @@ use super::{fold_rows_into, row, valid_row, Real};
 use crate::error::{Error, Result};
 use crate::simd;
 
-/// The thresholds, in degrees, of the "share within" metrics.
+/// The thresholds, in degrees, of the "share within" metrics: whole numbers of histogram bins, so
+/// that the counts below them come from the histogram, not from compares per pixel.
 pub const THRESHOLDS: [f64; 5] = [5.0, 7.5, 11.25, 22.5, 30.0];
 /// Histogram bins per degree: a dataset median from the histogram is within 1 / BINS_PER_DEGREE.
 pub const BINS_PER_DEGREE: usize = 1000;
@@ -44,7 +45,7 @@ pub fn errors<T: Real>(
     }
     let (n, h, w, _) = gt.dim();
     let all = vec![true; w];
-    let mut angles = vec![0.0f64; h * w];
+    let mut keys = vec![0u16; h * w];
     let mut stats = Vec::with_capacity(n);
     for image in 0..n {
         let one = s![image..image + 1, .., ..];
@@ -53,50 +54,178 @@ pub fn errors<T: Real>(
             gt.slice_move(s![image..image + 1, .., .., ..]),
         );
         let v = valid.map(|v| v.slice_move(one));
-        // Errors of each row into `angles` (-1 marks an invalid pixel), sums and histogram per
-        // split of the work: the histogram counts each row while it is in L1, not in a second
-        // pass over all the errors.
-        let (sums, mut image_histogram) = fold_rows_into(
+        // The errors of each row go to a scratch row still in L1, from which the histogram (per
+        // split of the work) counts them and their keys are stored for the median.
+        let split = fold_rows_into(
             h,
             w,
-            &mut angles,
-            || ([0.0f64; 8], vec![0u32; HISTOGRAM_BINS + 1]),
-            |(acc, hist), r, out| {
+            &mut keys,
+            || Split::new(w),
+            |split, r, keys| {
                 let (pr, gr) = (row(p, r), row(g, r));
                 let vr = valid_row(v, r, &all);
-                let row = simd::vectorised(
+                let row = errors_of_row(&pr, &gr, &vr, &mut split.errors);
+                split.sums.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+                simd::vectorised(
                     #[inline(always)]
-                    || row_errors(&pr, &gr, &vr, out),
+                    || split.count(keys),
                 );
-                acc.iter_mut().zip(row).for_each(|(a, b)| *a += b);
-                fill_histogram(out, hist);
             },
-            |(mut a, mut ha), (b, hb)| {
-                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-                ha.iter_mut().zip(&hb).for_each(|(a, b)| *a += b);
-                (a, ha)
-            },
+            Split::merge,
         );
-        image_histogram[HISTOGRAM_BINS] = 0;
-        histogram
-            .iter_mut()
-            .zip(&image_histogram)
-            .for_each(|(h, &c)| *h += c as i64);
-        let median = exact_median(&angles, &image_histogram, sums[0] as u64);
+        let (lo, hi) = (split.lo, split.hi);
+        if lo <= hi {
+            histogram[lo..=hi]
+                .iter_mut()
+                .zip(&split.histogram[lo..=hi])
+                .for_each(|(h, &c)| *h += c as i64);
+        }
+        let error_at = |i: usize| {
+            let (r, x) = (i / w, i % w);
+            let (pr, gr) = (row(p, r), row(g, r));
+            let mut e = [0.0];
+            errors_of_row(
+                &pr[3 * x..3 * x + 3],
+                &gr[3 * x..3 * x + 3],
+                &[true],
+                &mut e,
+            );
+            e[0]
+        };
+        let median = exact_median(&keys, &split, error_at);
         let mut s = [0.0; 9];
-        s[..8].copy_from_slice(&sums);
+        s[..3].copy_from_slice(&split.sums);
+        for (s, t) in s[3..8].iter_mut().zip(THRESHOLDS) {
+            *s = split.below(t);
+        }
         s[8] = median;
         stats.push(s);
     }
     Ok(stats)
 }
 
+/// Keys per degree of the per-pixel keys kept for the exact median: 16-bit keys (a quarter of the
+/// memory traffic of the f64 errors) that narrow the median down to a few hundred pixels, whose
+/// errors are then computed again.
+const KEYS_PER_DEGREE: f64 = 364.0;
+/// The key of an invalid pixel (above every valid key, 180 * KEYS_PER_DEGREE = 65520).
+const NO_KEY: u16 = u16::MAX;
+
+/// floor(x) for x in [0, 2^31), as `x as u32` (errors lie in [0, 180] degrees, so both scalings
+/// fit): through the f64 mantissa, 2^52 + floor(x) holding it in its low bits, which vectorises
+/// where the saturating `as` conversion leaves scalar code.
+#[inline(always)]
+fn floor_of(x: f64) -> u32 {
+    (x.floor() + 4_503_599_627_370_496.0).to_bits() as u32
+}
+
+/// What a split of the work of one image accumulates.
+struct Split {
+    /// Valid pixels, sum of errors, sum of squared errors.
+    sums: [f64; 3],
+    /// HISTOGRAM_BINS + 1 bins, the last one taking the invalid pixels so that the loop has no
+    /// branch.
+    histogram: Vec<u32>,
+    /// The range of bins holding valid pixels (lo > hi while there are none): merging and adding
+    /// skip the empty rest.
+    lo: usize,
+    hi: usize,
+    /// The errors of the current row (-1 for invalid pixels).
+    errors: Vec<f64>,
+}
+
+impl Split {
+    fn new(width: usize) -> Split {
+        Split {
+            sums: [0.0; 3],
+            histogram: vec![0; HISTOGRAM_BINS + 1],
+            lo: usize::MAX,
+            hi: 0,
+            errors: vec![0.0; width],
+        }
+    }
+
+    /// Counts the errors of the current row and writes their keys: bins and keys of a block of
+    /// pixels computed first (vectorised), then counted (scalar).
+    #[inline(always)]
+    fn count(&mut self, keys: &mut [u16]) {
+        const BLOCK: usize = 64;
+        let mut bins = [0i32; BLOCK];
+        for (errors, keys) in self.errors.chunks(BLOCK).zip(keys.chunks_mut(BLOCK)) {
+            let bins = &mut bins[..errors.len()];
+            for ((&e, bin), key) in errors.iter().zip(bins.iter_mut()).zip(keys) {
+                let valid = e >= 0.0;
+                *bin = if valid {
+                    floor_of(e * BINS_PER_DEGREE as f64) as i32
+                } else {
+                    HISTOGRAM_BINS as i32
+                };
+                *key = if valid {
+                    floor_of(e * KEYS_PER_DEGREE) as u16
+                } else {
+                    NO_KEY
+                };
+            }
+            let lo = bins.iter().fold(i32::MAX, |lo, &b| lo.min(b));
+            let hi = bins.iter().fold(0, |hi, &b| {
+                hi.max(if b == HISTOGRAM_BINS as i32 { 0 } else { b })
+            });
+            self.lo = self.lo.min(lo as usize);
+            self.hi = self.hi.max(hi as usize);
+            for &b in bins.iter() {
+                self.histogram[b as usize] += 1;
+            }
+        }
+    }
+
+    /// The count of errors below `t` degrees, a whole number of bins: e < t as
+    /// floor(e BINS_PER_DEGREE) < t BINS_PER_DEGREE, the histogram's own rounding of e.
+    fn below(&self, t: f64) -> f64 {
+        let end = (t * BINS_PER_DEGREE as f64) as usize;
+        let bins = &self.histogram[self.lo.min(end)..end];
+        bins.iter().map(|&c| c as u64).sum::<u64>() as f64
+    }
+
+    fn merge(mut self, other: Split) -> Split {
+        self.sums
+            .iter_mut()
+            .zip(other.sums)
+            .for_each(|(a, b)| *a += b);
+        if other.lo <= other.hi {
+            let (lo, hi) = (other.lo, other.hi);
+            self.histogram[lo..=hi]
+                .iter_mut()
+                .zip(&other.histogram[lo..=hi])
+                .for_each(|(a, b)| *a += b);
+            self.lo = self.lo.min(lo);
+            self.hi = self.hi.max(hi);
+        }
+        self
+    }
+}
+
+/// The errors of one row into `out` (-1 for skipped pixels), their count, sum and sum of squares:
+/// with AVX2 and FMA intrinsics for f32 maps where the CPU has them, else the portable lanes.
+/// Every error of a map comes from here, so that those computed again for the median are the ones
+/// counted.
+fn errors_of_row<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 3] {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(p), Some(g), true) = (T::as_f32(p), T::as_f32(g), avx2::available()) {
+        // SAFETY: the CPU has AVX2 and FMA, checked by `available`.
+        return unsafe { avx2::row_errors(p, g, v, out) };
+    }
+    simd::vectorised(
+        #[inline(always)]
+        || row_errors(p, g, v, out),
+    )
+}
+
 /// Lanes of the running sums: one AVX2 register of f64 per sum.
 const LANES: usize = 8;
 
 #[inline(always)]
-fn row_errors<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 8] {
-    let mut acc = [[0.0f64; LANES]; 8];
+fn row_errors<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 3] {
+    let mut acc = [[0.0f64; LANES]; 3];
     let mut p_chunks = p.chunks_exact(3 * LANES);
     let mut g_chunks = g.chunks_exact(3 * LANES);
     let mut v_chunks = v.chunks_exact(LANES);
@@ -130,7 +259,7 @@ fn row_errors<T: Real>(p: &[T], g: &[T], v: &[bool], out: &mut [f64]) -> [f64; 8
 
 #[inline(always)]
 fn add_lanes<T: Real>(
-    acc: &mut [[f64; LANES]; 8],
+    acc: &mut [[f64; LANES]; 3],
     p: &[T; 3 * LANES],
     g: &[T; 3 * LANES],
     v: &[bool; LANES],
@@ -177,49 +306,223 @@ fn add_lanes<T: Real>(
         let e = if missing[l] > 0.0 { 180.0 } else { e[l] };
         let e = if keep > 0.0 { e } else { 0.0 };
         out[l] = if keep > 0.0 { e } else { -1.0 };
-        let within = |t: f64| if e < t { keep } else { 0.0 };
-        let values = [
-            keep,
-            e,
-            e * e,
-            within(THRESHOLDS[0]),
-            within(THRESHOLDS[1]),
-            within(THRESHOLDS[2]),
-            within(THRESHOLDS[3]),
-            within(THRESHOLDS[4]),
-        ];
+        let values = [keep, e, e * e];
         for (a, x) in acc.iter_mut().zip(values) {
             a[l] += x;
         }
     }
 }
 
-/// Adds the valid (non-negative) `angles` to `histogram` (HISTOGRAM_BINS + 1 bins, the last one
-/// taking the invalid pixels so that the loop has no branch).
-fn fill_histogram(angles: &[f64], histogram: &mut [u32]) {
-    for &a in angles {
-        let bin = if a >= 0.0 {
-            (a * BINS_PER_DEGREE as f64) as usize
-        } else {
-            HISTOGRAM_BINS
+/// [`row_errors`] of f32 maps with AVX2 and FMA intrinsics, four pixels per step, where LLVM's
+/// vectoriser leaves much scalar shuffling: the same arithmetic (atan2(|p x g|, p . g) with
+/// fdlibm's atan polynomial, as [`atan2_degrees_lanes`]).
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::super::fastmath::{ATAN_SERIES, TAN_PI_8};
+
+    /// Whether [`row_errors`] may run here.
+    pub fn available() -> bool {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+
+    /// [`super::row_errors`] of one row of f32 maps. Only call where [`available`].
+    #[target_feature(enable = "avx2,fma")]
+    pub fn row_errors(p: &[f32], g: &[f32], v: &[bool], out: &mut [f64]) -> [f64; 3] {
+        // Valid pixels as integers, sums of e and e^2.
+        let mut count = _mm256_setzero_si256();
+        let mut sums = [_mm256_setzero_pd(); 2];
+        // Two loops over blocks of steps, the geometry (square root) then the angles (division,
+        // polynomial): one loop of both waits on their chained latencies with little in flight.
+        const BLOCK: usize = 16;
+        let steps = v.len().div_ceil(4);
+        let mut geometries = [[_mm256_setzero_pd(); 4]; BLOCK];
+        for first in (0..steps).step_by(BLOCK) {
+            let block = first..(first + BLOCK).min(steps);
+            for (step, geometry) in block.clone().zip(&mut geometries) {
+                *geometry = if 4 * step + 4 <= v.len() {
+                    let (i, j) = (12 * step, 4 * step);
+                    self::geometry(xyz(&p[i..i + 12]), xyz(&g[i..i + 12]), mask(&v[j..j + 4]))
+                } else {
+                    // The tail padded with skipped pixels (zero ground truth).
+                    let rest = v.len() - 4 * step;
+                    let (mut pp, mut gg, mut vv) = ([0.0f32; 12], [0.0f32; 12], [false; 4]);
+                    pp[..3 * rest].copy_from_slice(&p[12 * step..]);
+                    gg[..3 * rest].copy_from_slice(&g[12 * step..]);
+                    vv[..rest].copy_from_slice(&v[4 * step..]);
+                    self::geometry(xyz(&pp), xyz(&gg), mask(&vv))
+                };
+            }
+            for (step, &geometry) in block.zip(&geometries) {
+                let e = lanes(angle(&mut count, &mut sums, geometry));
+                let out = &mut out[4 * step..(4 * step + 4).min(v.len())];
+                // A full step as one fixed-size store, not a copy of run-time length.
+                if let Ok(out) = <&mut [f64; 4]>::try_from(&mut *out) {
+                    *out = e;
+                } else {
+                    out.copy_from_slice(&e[..out.len()]);
+                }
+            }
+        }
+        let counts = [
+            _mm256_extract_epi64::<0>(count),
+            _mm256_extract_epi64::<1>(count),
+            _mm256_extract_epi64::<2>(count),
+            _mm256_extract_epi64::<3>(count),
+        ];
+        [
+            counts.iter().sum::<i64>() as f64,
+            lanes(sums[0]).iter().sum(),
+            lanes(sums[1]).iter().sum(),
+        ]
+    }
+
+    /// The x, y and z of four pixels (12 interleaved values) as f64 lanes.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn xyz(v: &[f32]) -> [__m256d; 3] {
+        // Element by element, which compiles to unaligned loads: no unsafe pointer reads.
+        let quad = |i: usize| _mm256_cvtps_pd(_mm_setr_ps(v[i], v[i + 1], v[i + 2], v[i + 3]));
+        // a = x0 y0 z0 x1, b = y1 z1 x2 y2, c = z2 x3 y3 z3: two blends gather each coordinate,
+        // a permutation puts it in order.
+        let (a, b, c) = (quad(0), quad(4), quad(8));
+        let x = _mm256_blend_pd::<0b0010>(_mm256_blend_pd::<0b0100>(a, b), c);
+        let y = _mm256_blend_pd::<0b0100>(_mm256_blend_pd::<0b1001>(a, b), c);
+        let z = _mm256_blend_pd::<0b1001>(_mm256_blend_pd::<0b0010>(a, b), c);
+        [
+            _mm256_permute4x64_pd::<0b01_10_11_00>(x),
+            _mm256_permute4x64_pd::<0b10_11_00_01>(y),
+            _mm256_permute4x64_pd::<0b11_00_01_10>(z),
+        ]
+    }
+
+    /// Four bools as all-ones / all-zeros lanes.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn mask(v: &[bool]) -> __m256d {
+        let bytes = u32::from_le_bytes([v[0], v[1], v[2], v[3]].map(u8::from));
+        let ones = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bytes as i32));
+        _mm256_castsi256_pd(_mm256_sub_epi64(_mm256_setzero_si256(), ones))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn lanes(x: __m256d) -> [f64; 4] {
+        let (low, high) = (_mm256_castpd256_pd128(x), _mm256_extractf128_pd::<1>(x));
+        [
+            _mm_cvtsd_f64(low),
+            _mm_cvtsd_f64(_mm_unpackhi_pd(low, low)),
+            _mm_cvtsd_f64(high),
+            _mm_cvtsd_f64(_mm_unpackhi_pd(high, high)),
+        ]
+    }
+
+    /// Of four pixels: |p x g|, p . g, and the masks of the pixels kept and of the predictions
+    /// present.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn geometry(
+        [px, py, pz]: [__m256d; 3],
+        [gx, gy, gz]: [__m256d; 3],
+        valid: __m256d,
+    ) -> [__m256d; 4] {
+        let set = _mm256_set1_pd;
+        let (zero, infinity) = (_mm256_setzero_pd(), set(f64::INFINITY));
+        let norm2 = |x, y, z| _mm256_fmadd_pd(z, z, _mm256_fmadd_pd(y, y, _mm256_mul_pd(x, x)));
+        let finite_nonzero = |n| {
+            _mm256_and_pd(
+                _mm256_cmp_pd::<_CMP_GT_OQ>(n, zero),
+                _mm256_cmp_pd::<_CMP_LT_OQ>(n, infinity),
+            )
         };
-        histogram[bin] += 1;
+        let keep = _mm256_and_pd(valid, finite_nonzero(norm2(gx, gy, gz)));
+        // A zero, NaN or infinite prediction has no direction: 180 degrees.
+        let present = finite_nonzero(norm2(px, py, pz));
+        // The angle is atan2(|p x g|, p . g): neither vector needs normalising. Products of f32
+        // values are exact in f64, so fused cross and dot products round as the portable ones.
+        let cx = _mm256_fmsub_pd(py, gz, _mm256_mul_pd(pz, gy));
+        let cy = _mm256_fmsub_pd(pz, gx, _mm256_mul_pd(px, gz));
+        let cz = _mm256_fmsub_pd(px, gy, _mm256_mul_pd(py, gx));
+        let y = _mm256_sqrt_pd(norm2(cx, cy, cz));
+        let x = _mm256_fmadd_pd(pz, gz, _mm256_fmadd_pd(py, gy, _mm256_mul_pd(px, gx)));
+
+        [y, x, keep, present]
+    }
+
+    /// The errors of four pixels from their [`geometry`] (-1 where skipped), added to the counts
+    /// and sums.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn angle(
+        count: &mut __m256i,
+        sums: &mut [__m256d; 2],
+        [y, x, keep, present]: [__m256d; 4],
+    ) -> __m256d {
+        use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
+        let set = _mm256_set1_pd;
+        let zero = _mm256_setzero_pd();
+        // atan2 in degrees, as fastmath::atan2_degrees_lanes.
+        let ax = _mm256_andnot_pd(set(-0.0), x);
+        let (a, b) = (_mm256_min_pd(y, ax), _mm256_max_pd(y, ax));
+        let big = _mm256_cmp_pd::<_CMP_GT_OQ>(a, _mm256_mul_pd(set(TAN_PI_8), b));
+        let u = _mm256_div_pd(
+            _mm256_blendv_pd(a, _mm256_sub_pd(a, b), big),
+            _mm256_blendv_pd(b, _mm256_add_pd(a, b), big),
+        );
+        let z = _mm256_mul_pd(u, u);
+        let w = _mm256_mul_pd(z, z);
+        let c = ATAN_SERIES.map(|c| set(c));
+        let mut s1 = c[10];
+        for k in [8, 6, 4, 2, 0] {
+            s1 = _mm256_fmadd_pd(s1, w, c[k]);
+        }
+        let mut s2 = c[9];
+        for k in [7, 5, 3, 1] {
+            s2 = _mm256_fmadd_pd(s2, w, c[k]);
+        }
+        let t = _mm256_fnmadd_pd(u, _mm256_fmadd_pd(z, s1, _mm256_mul_pd(w, s2)), u);
+        let t = _mm256_add_pd(t, _mm256_and_pd(big, set(FRAC_PI_4)));
+        let t = _mm256_blendv_pd(
+            t,
+            _mm256_sub_pd(set(FRAC_PI_2), t),
+            _mm256_cmp_pd::<_CMP_GT_OQ>(y, ax),
+        );
+        let t = _mm256_blendv_pd(
+            t,
+            _mm256_sub_pd(set(PI), t),
+            _mm256_cmp_pd::<_CMP_LT_OQ>(x, zero),
+        );
+        // minpd returns its second operand for a NaN (0 / 0): 180, as the portable min.
+        let e = _mm256_min_pd(_mm256_mul_pd(t, set(180.0 / PI)), set(180.0));
+
+        let e = _mm256_blendv_pd(set(180.0), e, present);
+        // Skipped pixels count 0 degrees (nothing in the sums) and are written as -1.
+        let e = _mm256_and_pd(e, keep);
+        // A true lane is all ones, -1 as an integer.
+        *count = _mm256_sub_epi64(*count, _mm256_castpd_si256(keep));
+        sums[0] = _mm256_add_pd(sums[0], e);
+        sums[1] = _mm256_fmadd_pd(e, e, sums[1]);
+        _mm256_blendv_pd(set(-1.0), e, keep)
     }
 }
 
-/// The median of the valid (non-negative) `angles` as numpy computes it (mean of the two middle
-/// values for an even count): the histogram finds the bins of the middle ranks, and only the values
-/// in those bins are sorted.
-fn exact_median(angles: &[f64], histogram: &[u32], count: u64) -> f64 {
+/// The median of the valid errors of an image as numpy computes it (mean of the two middle values
+/// for an even count): the histogram finds the bins of the middle ranks, the keys the few pixels
+/// that may lie in them, and only their errors (`error_at`, by flat pixel index, the same values
+/// as counted) are computed again and sorted.
+fn exact_median(keys: &[u16], split: &Split, error_at: impl Fn(usize) -> f64) -> f64 {
+    let count = split.sums[0] as u64;
     if count == 0 {
         return f64::NAN;
     }
+    let histogram = &split.histogram;
     let ranks = [(count - 1) / 2, count / 2];
     let mut below = 0u64;
     let mut first_bin = None;
     let mut last_bin = 0;
     let mut before_first = 0;
-    for (bin, &c) in histogram.iter().enumerate() {
+    for (bin, &c) in histogram.iter().enumerate().skip(split.lo) {
         let c = c as u64;
         if first_bin.is_none() && below + c > ranks[0] {
             first_bin = Some(bin);
@@ -232,20 +535,34 @@ fn exact_median(angles: &[f64], histogram: &[u32], count: u64) -> f64 {
         below += c;
     }
     let first_bin = first_bin.expect("count matches the histogram");
-    // bin in [first, last] <=> first <= a * BINS_PER_DEGREE < last + 1 (truncation of a value
-    // >= 0); invalid pixels (-1) fall below. Float bounds keep the scan free of conversions.
-    let (lo, hi) = (first_bin as f64, (last_bin + 1) as f64);
-    // Branch-free compaction (each value written, the cursor advancing only for the middle bins):
-    // a filter's data-dependent branch mispredicts on every other pixel.
-    let in_bins: u32 = histogram[first_bin..=last_bin].iter().sum();
-    let mut middle = vec![0.0f64; in_bins as usize + 1];
-    let mut k = 0;
-    for &a in angles {
-        let x = a * BINS_PER_DEGREE as f64;
-        middle[k.min(in_bins as usize)] = a;
-        k += ((x >= lo) & (x < hi)) as usize;
+    // Errors in bins [first, last] lie in [first, last + 1) / BINS_PER_DEGREE degrees; their keys,
+    // one more either side for the roundings of the two scalings.
+    let key_of = |bin: usize| bin as f64 / BINS_PER_DEGREE as f64 * KEYS_PER_DEGREE;
+    let low_key = (key_of(first_bin) as u16).saturating_sub(1);
+    let high_key = (key_of(last_bin + 1) as u16)
+        .saturating_add(1)
+        .min(NO_KEY - 1);
+    // Few pixels pass (a few hundred of a million): blocks are tested first (vectorised, no
+    // branch), and only the blocks holding candidates pixel by pixel.
+    let is_candidate = |key: u16| key.wrapping_sub(low_key) <= high_key - low_key;
+    let mut middle = Vec::new();
+    for (b, block) in keys.chunks(64).enumerate() {
+        if block
+            .iter()
+            .fold(false, |any, &key| any | is_candidate(key))
+        {
+            for (i, _) in block
+                .iter()
+                .enumerate()
+                .filter(|&(_, &key)| is_candidate(key))
+            {
+                let e = error_at(64 * b + i);
+                if (first_bin..=last_bin).contains(&((e * BINS_PER_DEGREE as f64) as usize)) {
+                    middle.push(e);
+                }
+            }
+        }
     }
-    middle.truncate(k);
     middle.sort_unstable_by(f64::total_cmp);
     let at = |rank: u64| middle[(rank - before_first) as usize];
     0.5 * (at(ranks[0]) + at(ranks[1]))
@@ -277,6 +594,81 @@ mod tests {
                 .sum::<i64>(),
             1
         );
+    }
+
+    #[test]
+    fn median_is_exact_with_many_errors_per_bin_and_even_counts() {
+        // Predictions on a coarse grid of directions, so that many errors share a bin (and many
+        // are equal), with a zero ground truth to make the count even.
+        let (h, w) = (37, 101);
+        let gt = Array4::from_shape_fn((1, h, w, 3), |(_, y, x, c)| {
+            if (y, x) == (0, 0) {
+                0.0
+            } else {
+                [0.0, 0.0, 1.0][c]
+            }
+        });
+        let pred = Array4::from_shape_fn((1, h, w, 3), |(_, y, x, c)| {
+            let a = (((y * w + x) * 7919) % 97) as f64 * 0.013;
+            [a.sin(), 0.0, a.cos()][c]
+        });
+        let mut hist = vec![0i64; HISTOGRAM_BINS];
+        let s = errors(pred.view(), gt.view(), None, &mut hist).unwrap()[0];
+        let mut want: Vec<f64> = (0..h * w)
+            .skip(1)
+            .map(|i| {
+                let one = |a: &Array4<f64>| [0, 1, 2].map(|c| a[[0, i / w, i % w, c]]);
+                let mut e = [0.0];
+                errors_of_row(&one(&pred), &one(&gt), &[true], &mut e);
+                e[0]
+            })
+            .collect();
+        want.sort_by(f64::total_cmp);
+        let n = want.len();
+        assert_eq!(s[0] as usize, n);
+        assert_eq!(s[8], 0.5 * (want[(n - 1) / 2] + want[n / 2]));
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_rows_match_the_portable_errors() {
+        if !avx2::available() {
+            return;
+        }
+        let mut state = 2024u64;
+        let mut uniform = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        };
+        for width in [1, 2, 3, 4, 5, 9, 257] {
+            let g: Vec<f32> = (0..3 * width)
+                .map(|i| if i % 37 < 3 { 0.0 } else { uniform() as f32 })
+                .collect();
+            let p: Vec<f32> = g
+                .iter()
+                .enumerate()
+                .map(|(i, &g)| match i % 41 {
+                    0..=2 => 0.0,
+                    3 => f32::NAN,
+                    4..=6 => -g,
+                    _ => g + 0.3 * uniform() as f32,
+                })
+                .collect();
+            let v: Vec<bool> = (0..width).map(|i| i % 11 != 5).collect();
+            let (mut want_e, mut got_e) = (vec![0.0; width], vec![0.0; width]);
+            let want = row_errors(&p, &g, &v, &mut want_e);
+            // SAFETY: AVX2 and FMA are available, checked above.
+            let got = unsafe { avx2::row_errors(&p, &g, &v, &mut got_e) };
+            for (a, b) in got_e.iter().zip(&want_e) {
+                assert!((a - b).abs() <= 1e-11, "{a} vs {b}, width {width}");
+            }
+            assert_eq!(got[0], want[0]);
+            for k in 1..3 {
+                assert!((got[k] - want[k]).abs() <= 1e-12 * want[k].max(1.0));
+            }
+        }
     }
 
     #[test]
