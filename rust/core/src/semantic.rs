@@ -6,10 +6,15 @@
 //! search structure must cost far less than a picture: a coarse grid of 8^3 boxes over the RGB
 //! cube keeps, for each box, only the colours that can be nearest to some point inside it; a fine
 //! grid of 32^3 cells narrows that down lazily, the first time a pixel falls in a cell. Most
-//! pixels then find a cell with a single colour.
+//! pixels then find a cell with a single colour. 8-bit pictures go through a finer table still,
+//! the label of each 4^3 cube of byte colours whose pixels all share one nearest colour, so that
+//! nearly every pixel costs one table load.
+//!
+//! Pictures mostly come with the same palette (one prompt for a whole data set), so the last
+//! palette is kept with all it has worked out.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ndarray::ArrayView4;
 
@@ -39,12 +44,30 @@ const BOX_LIST: u32 = 3;
 const SLOTS: usize = 4;
 const PAIR_LIMIT: usize = 1 << 15;
 
+/// Cubes per side of the byte table (4 byte values per cube and channel).
+const CUBES: usize = 64;
+const CUBE_BITS: u32 = CUBES.trailing_zeros();
+/// Byte-table entries: a label below `MIXED`, or one of these two.
+const UNKNOWN: u32 = u32::MAX;
+/// The cube's pixels do not all share one nearest colour: search per pixel.
+const MIXED: u32 = u32::MAX - 1;
+
+/// Per cube of 8-bit colours, its label, worked out on first use.
+type ByteTable = [AtomicU32; CUBES * CUBES * CUBES];
+
+/// Index of the byte-table entry of an 8-bit colour.
+#[inline(always)]
+fn cube_of(p: [u8; 3]) -> u32 {
+    let [r, g, b] = p.map(|v| u32::from(v >> (8 - CUBE_BITS)));
+    (r << (2 * CUBE_BITS)) | (g << CUBE_BITS) | b
+}
+
 /// Colours (in 8-bit units, [0, 255]) with the label each one stands for, and the grids.
 #[derive(Debug)]
 pub struct Palette {
     colours: Vec<[f64; 3]>,
-    /// The colours as integers when they all are, for exact integer distances to 8-bit pixels.
-    integer_colours: Option<Vec<[i32; 3]>>,
+    /// Whether all colours are integers: then distances to 8-bit pixels are exact.
+    integral: bool,
     labels: Vec<u32>,
     /// Per coarse box, its candidate colours, worked out on first use.
     boxes: Vec<OnceLock<Box<[u32]>>>,
@@ -52,6 +75,8 @@ pub struct Palette {
     /// slots are written before the entry is published, with release ordering).
     cells: Vec<AtomicU32>,
     slots: Vec<[AtomicU32; SLOTS]>,
+    /// Made on first use, for integer colours whose labels all fit below `MIXED`.
+    byte_table: OnceLock<Option<Box<ByteTable>>>,
 }
 
 impl Palette {
@@ -71,11 +96,9 @@ impl Palette {
             ));
         }
         let integral = colours.iter().flatten().all(|v| v.fract() == 0.0);
-        let integer_colours =
-            integral.then(|| colours.iter().map(|c| c.map(|v| v as i32)).collect());
         Ok(Palette {
             colours,
-            integer_colours,
+            integral,
             labels,
             boxes: (0..BOXES * BOXES * BOXES)
                 .map(|_| OnceLock::new())
@@ -86,7 +109,63 @@ impl Palette {
             slots: (0..CELLS * CELLS * CELLS)
                 .map(|_| Default::default())
                 .collect(),
+            byte_table: OnceLock::new(),
         })
+    }
+
+    /// `Palette::new`, or the palette of the previous call when it had the same colours and
+    /// labels (with the cells it has already worked out).
+    pub fn shared(colours: Vec<[f64; 3]>, labels: Vec<u32>) -> Result<Arc<Self>> {
+        static LAST: Mutex<Option<Arc<Palette>>> = Mutex::new(None);
+        // A poisoned lock only means another thread panicked mid-update: the value is still whole.
+        let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(palette) = &*last {
+            if palette.colours == colours && palette.labels == labels {
+                return Ok(Arc::clone(palette));
+            }
+        }
+        let palette = Arc::new(Palette::new(colours, labels)?);
+        *last = Some(Arc::clone(&palette));
+        Ok(palette)
+    }
+
+    /// The byte table, when the palette has one.
+    fn byte_table(&self) -> Option<&ByteTable> {
+        let table = self.byte_table.get_or_init(|| {
+            let fits = self.labels.iter().all(|&l| l < MIXED);
+            (fits && self.integral).then(|| {
+                let entries: Box<[AtomicU32]> = (0..CUBES * CUBES * CUBES)
+                    .map(|_| AtomicU32::new(UNKNOWN))
+                    .collect();
+                entries
+                    .try_into()
+                    .expect("the table has one entry per cube")
+            })
+        });
+        table.as_deref()
+    }
+
+    /// The byte-table entry of `cube`, the cube of pixel `p`: the label of its pixels when they
+    /// all have the same nearest colour, else `MIXED`. The set of points that pick a colour (ties
+    /// included) is an intersection of half-spaces, so convex: when the cube's 8 corners pick the
+    /// same colour, so do all its pixels.
+    #[cold]
+    fn resolve_cube(&self, table: &ByteTable, cube: usize, p: [u8; 3]) -> u32 {
+        const SIDE: u8 = 1 << (8 - CUBE_BITS);
+        let lo = p.map(|v| v & !(SIDE - 1));
+        let mut corners = (0..8).map(|corner| {
+            let offset = [4, 2, 1].map(|bit| if corner & bit != 0 { SIDE - 1 } else { 0 });
+            self.nearest([0, 1, 2].map(|a| f64::from(lo[a] + offset[a])))
+                .0
+        });
+        let first = corners.next().expect("a cube has corners");
+        let entry = if corners.all(|c| c == first) {
+            self.labels[first]
+        } else {
+            MIXED
+        };
+        table[cube].store(entry, Ordering::Relaxed);
+        entry
     }
 
     /// The candidate colours of coarse box `index`.
@@ -255,78 +334,73 @@ impl<T: PictureSample, L: LabelSample> PixelDecoder<T, L, f32> for NearestColour
         (L::from_u32(label), (d2.sqrt() / 255.0) as f32)
     }
 
-    /// 8-bit pictures wanting labels only take a fast path: cell indices by integer arithmetic
-    /// for a block of pixels (vectorised), then the label of single-colour cells straight away.
+    /// 8-bit pictures wanting labels only go through the byte table.
     #[inline(always)]
     fn row<const C: usize>(&self, src: &[T], out: &mut [L], extra: Option<&mut [f32]>) {
-        let integers = self.palette.integer_colours.as_deref();
-        match (
-            T::as_bytes(src),
-            extra,
-            self.max_distance2.is_finite(),
-            integers,
-        ) {
-            (Some(bytes), None, false, Some(integers)) => simd::vectorised(
-                #[inline(always)]
-                || self.labels_of_bytes::<C, L>(bytes, integers, out),
-            ),
-            (_, extra, _, _) => pixel_by_pixel::<C, _, _, _, _>(self, src, out, extra),
+        if let (Some(bytes), None, false) =
+            (T::as_bytes(src), &extra, self.max_distance2.is_finite())
+        {
+            if let Some(table) = self.palette.byte_table() {
+                return simd::vectorised(
+                    #[inline(always)]
+                    || self.labels_of_bytes::<C, L>(bytes, table, out),
+                );
+            }
         }
+        pixel_by_pixel::<C, _, _, _, _>(self, src, out, extra);
     }
 }
 
 impl NearestColour<'_> {
-    /// Pixels in cells with one or two candidate colours (nearly all) pick between the two by
-    /// exact integer distances without a branch; the others take the general search.
+    /// Nearly all pixels find their label in the byte table; those in mixed cubes search. Block
+    /// by block: cube indices (vectorised), then the table loads, then the labels (vectorised),
+    /// then the few pixels that need more.
     #[inline(always)]
     fn labels_of_bytes<const C: usize, L: LabelSample>(
         &self,
         bytes: &[u8],
-        integers: &[[i32; 3]],
+        table: &ByteTable,
         out: &mut [L],
     ) {
-        let palette = self.palette;
-        let (mut cells, mut entries) = ([0u32; BLOCK], [0u32; BLOCK]);
+        let (mut cubes, mut entries) = ([0u32; BLOCK], [0u32; BLOCK]);
         for (src, out) in bytes.chunks(BLOCK * C).zip(out.chunks_mut(BLOCK)) {
-            let cells = &mut cells[..out.len()];
-            for (cell, p) in cells.iter_mut().zip(src.chunks_exact(C)) {
-                let [r, g, b] = [p[0], p[1], p[2]].map(|v| (v >> (8 - CELL_BITS)) as u32);
-                *cell = (r << (2 * CELL_BITS)) | (g << CELL_BITS) | b;
+            let cubes = &mut cubes[..out.len()];
+            for (cube, p) in cubes.iter_mut().zip(src.chunks_exact(C)) {
+                *cube = cube_of([p[0], p[1], p[2]]);
             }
-            // All the block's cell entries first: independent loads that the CPU overlaps,
-            // rather than one cache miss per pixel in the decision loop below.
             let entries = &mut entries[..out.len()];
-            for (entry, &cell) in entries.iter_mut().zip(cells.iter()) {
-                *entry = palette.cells[cell as usize].load(Ordering::Acquire);
+            for (entry, &cube) in entries.iter_mut().zip(cubes.iter()) {
+                *entry = table[cube as usize % table.len()].load(Ordering::Relaxed);
             }
-            let decisions = out.iter_mut().zip(cells.iter().zip(entries.iter()));
-            for ((o, (&cell, &entry)), p) in decisions.zip(src.chunks_exact(C)) {
-                let entry = match entry {
-                    UNRESOLVED => palette.resolve(cell as usize),
-                    entry => entry,
-                };
-                let pixel = [p[0], p[1], p[2]].map(|v| v as i32);
-                let index = if entry & 3 == PAIR {
-                    let (first, second) =
-                        (((entry >> 2) & 0x7fff) as usize, (entry >> 17) as usize);
-                    let to = |c: [i32; 3]| {
-                        let d = [0, 1, 2].map(|a| c[a] - pixel[a]);
-                        d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
-                    };
-                    // Most cells hold one colour: skip the distances there (a well-predicted
-                    // branch); ties keep the first, the lower index.
-                    if first == second || to(integers[first]) <= to(integers[second]) {
-                        first
-                    } else {
-                        second
-                    }
-                } else {
-                    palette
-                        .nearest_in(cell as usize, entry, pixel.map(f64::from))
-                        .0
-                };
-                *o = L::from_u32(palette.label(index));
+            let mut others = 0u64;
+            for (i, (o, &entry)) in out.iter_mut().zip(entries.iter()).enumerate() {
+                *o = L::from_u32(entry);
+                others |= u64::from(entry >= MIXED) << i;
             }
+            while others != 0 {
+                let i = others.trailing_zeros() as usize;
+                others &= others - 1;
+                let p = &src[i * C..];
+                let label = self
+                    .palette
+                    .byte_label(table, cubes[i] as usize, [p[0], p[1], p[2]]);
+                out[i] = L::from_u32(label);
+            }
+        }
+    }
+}
+
+impl Palette {
+    /// The label of an 8-bit pixel in `cube` whose entry is not a label (yet).
+    fn byte_label(&self, table: &ByteTable, cube: usize, p: [u8; 3]) -> u32 {
+        let entry = match table[cube].load(Ordering::Relaxed) {
+            UNKNOWN => self.resolve_cube(table, cube, p),
+            entry => entry,
+        };
+        if entry < MIXED {
+            entry
+        } else {
+            self.label(self.nearest(p.map(f64::from)).0)
         }
     }
 }

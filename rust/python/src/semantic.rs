@@ -30,7 +30,7 @@ fn decode_semantic<'py>(
     return_distance: bool,
 ) -> PyResult<Labels<'py>> {
     let palette = py
-        .detach(|| Palette::new(colors, labels))
+        .detach(|| Palette::shared(colors, labels))
         .map_err(|e| to_py_err(py, e))?;
     let rule = NearestColour {
         palette: &palette,
