@@ -47,13 +47,59 @@ const PAIR_LIMIT: usize = 1 << 15;
 /// Cubes per side of the byte table (4 byte values per cube and channel).
 const CUBES: usize = 64;
 const CUBE_BITS: u32 = CUBES.trailing_zeros();
-/// Byte-table entries: a label below `MIXED`, or one of these two.
+/// Byte values per cube and channel.
+const SIDE: u8 = 1 << (8 - CUBE_BITS);
+/// Byte-table cube entries: a label below `PIXELS`, `PIXELS | block`: the cube's pixels do not
+/// all share one nearest colour and `block` holds each one's label, or one of these two.
+const PIXELS: u32 = 1 << 31;
 const UNKNOWN: u32 = u32::MAX;
-/// The cube's pixels do not all share one nearest colour: search per pixel.
-const MIXED: u32 = u32::MAX - 1;
+/// Mixed, and no block was left: search per pixel.
+const SEARCH: u32 = u32::MAX - 1;
+/// Blocks of per-pixel labels are made in chunks, as mixed cubes turn up.
+const BLOCK_PIXELS: usize = 1 << (3 * (8 - CUBE_BITS));
+const CHUNK_BLOCKS: usize = 256;
+const CHUNKS: usize = 256;
 
-/// Per cube of 8-bit colours, its label, worked out on first use.
-type ByteTable = [AtomicU32; CUBES * CUBES * CUBES];
+/// The byte path's tables, worked out on first use.
+#[derive(Debug)]
+struct ByteTable {
+    cubes: Box<[AtomicU32; CUBES * CUBES * CUBES]>,
+    /// Per-pixel labels of mixed cubes: `label + 1`, or 0 for not yet worked out.
+    chunks: Box<[OnceLock<Box<[AtomicU32]>>]>,
+    blocks: AtomicU32,
+}
+
+impl ByteTable {
+    fn new() -> Self {
+        let cubes: Box<[AtomicU32]> = (0..CUBES * CUBES * CUBES)
+            .map(|_| AtomicU32::new(UNKNOWN))
+            .collect();
+        ByteTable {
+            cubes: cubes.try_into().expect("one entry per cube"),
+            chunks: (0..CHUNKS).map(|_| OnceLock::new()).collect(),
+            blocks: AtomicU32::new(0),
+        }
+    }
+
+    /// A new block of per-pixel labels, if any is left.
+    fn new_block(&self) -> Option<u32> {
+        let block = self.blocks.fetch_add(1, Ordering::Relaxed);
+        (block < (CHUNKS * CHUNK_BLOCKS) as u32).then_some(block)
+    }
+
+    /// The per-pixel label slot of 8-bit colour `p` in `block`.
+    fn pixel_slot(&self, block: u32, p: [u8; 3]) -> &AtomicU32 {
+        let (chunk, block) = (block as usize / CHUNK_BLOCKS, block as usize % CHUNK_BLOCKS);
+        let chunk = self.chunks[chunk].get_or_init(|| {
+            (0..CHUNK_BLOCKS * BLOCK_PIXELS)
+                .map(|_| AtomicU32::new(0))
+                .collect()
+        });
+        let [r, g, b] = p.map(|v| usize::from(v % SIDE));
+        let within = (r * usize::from(SIDE) + g) * usize::from(SIDE) + b;
+        &chunk[block * BLOCK_PIXELS + within]
+    }
+}
 
 /// Index of the byte-table entry of an 8-bit colour.
 #[inline(always)]
@@ -75,8 +121,8 @@ pub struct Palette {
     /// slots are written before the entry is published, with release ordering).
     cells: Vec<AtomicU32>,
     slots: Vec<[AtomicU32; SLOTS]>,
-    /// Made on first use, for integer colours whose labels all fit below `MIXED`.
-    byte_table: OnceLock<Option<Box<ByteTable>>>,
+    /// Made on first use, for integer colours whose labels all fit below `PIXELS`.
+    byte_table: OnceLock<Option<ByteTable>>,
 }
 
 impl Palette {
@@ -132,26 +178,18 @@ impl Palette {
     /// The byte table, when the palette has one.
     fn byte_table(&self) -> Option<&ByteTable> {
         let table = self.byte_table.get_or_init(|| {
-            let fits = self.labels.iter().all(|&l| l < MIXED);
-            (fits && self.integral).then(|| {
-                let entries: Box<[AtomicU32]> = (0..CUBES * CUBES * CUBES)
-                    .map(|_| AtomicU32::new(UNKNOWN))
-                    .collect();
-                entries
-                    .try_into()
-                    .expect("the table has one entry per cube")
-            })
+            let fits = self.labels.iter().all(|&l| l < PIXELS);
+            (fits && self.integral).then(ByteTable::new)
         });
-        table.as_deref()
+        table.as_ref()
     }
 
     /// The byte-table entry of `cube`, the cube of pixel `p`: the label of its pixels when they
-    /// all have the same nearest colour, else `MIXED`. The set of points that pick a colour (ties
-    /// included) is an intersection of half-spaces, so convex: when the cube's 8 corners pick the
-    /// same colour, so do all its pixels.
+    /// all have the same nearest colour, else a block for their labels. The set of points that
+    /// pick a colour (ties included) is an intersection of half-spaces, so convex: when the
+    /// cube's 8 corners pick the same colour, so do all its pixels.
     #[cold]
     fn resolve_cube(&self, table: &ByteTable, cube: usize, p: [u8; 3]) -> u32 {
-        const SIDE: u8 = 1 << (8 - CUBE_BITS);
         let lo = p.map(|v| v & !(SIDE - 1));
         let mut corners = (0..8).map(|corner| {
             let offset = [4, 2, 1].map(|bit| if corner & bit != 0 { SIDE - 1 } else { 0 });
@@ -162,9 +200,10 @@ impl Palette {
         let entry = if corners.all(|c| c == first) {
             self.labels[first]
         } else {
-            MIXED
+            table.new_block().map_or(SEARCH, |block| PIXELS | block)
         };
-        table[cube].store(entry, Ordering::Relaxed);
+        // Two threads may both resolve a cube: either block serves (both fill in exact labels).
+        table.cubes[cube].store(entry, Ordering::Relaxed);
         entry
     }
 
@@ -352,9 +391,9 @@ impl<T: PictureSample, L: LabelSample> PixelDecoder<T, L, f32> for NearestColour
 }
 
 impl NearestColour<'_> {
-    /// Nearly all pixels find their label in the byte table; those in mixed cubes search. Block
-    /// by block: cube indices (vectorised), then the table loads, then the labels (vectorised),
-    /// then the few pixels that need more.
+    /// Nearly all pixels find their label in the byte table; those in mixed cubes look further.
+    /// Block by block: cube indices (vectorised), then the table loads, then the labels
+    /// (vectorised), then the few pixels that need more.
     #[inline(always)]
     fn labels_of_bytes<const C: usize, L: LabelSample>(
         &self,
@@ -370,12 +409,12 @@ impl NearestColour<'_> {
             }
             let entries = &mut entries[..out.len()];
             for (entry, &cube) in entries.iter_mut().zip(cubes.iter()) {
-                *entry = table[cube as usize % table.len()].load(Ordering::Relaxed);
+                *entry = table.cubes[cube as usize % table.cubes.len()].load(Ordering::Relaxed);
             }
             let mut others = 0u64;
             for (i, (o, &entry)) in out.iter_mut().zip(entries.iter()).enumerate() {
                 *o = L::from_u32(entry);
-                others |= u64::from(entry >= MIXED) << i;
+                others |= u64::from(entry >= PIXELS) << i;
             }
             while others != 0 {
                 let i = others.trailing_zeros() as usize;
@@ -393,14 +432,25 @@ impl NearestColour<'_> {
 impl Palette {
     /// The label of an 8-bit pixel in `cube` whose entry is not a label (yet).
     fn byte_label(&self, table: &ByteTable, cube: usize, p: [u8; 3]) -> u32 {
-        let entry = match table[cube].load(Ordering::Relaxed) {
-            UNKNOWN => self.resolve_cube(table, cube, p),
-            entry => entry,
-        };
-        if entry < MIXED {
-            entry
-        } else {
-            self.label(self.nearest(p.map(f64::from)).0)
+        let search = || self.label(self.nearest(p.map(f64::from)).0);
+        match table.cubes[cube].load(Ordering::Relaxed) {
+            UNKNOWN => match self.resolve_cube(table, cube, p) {
+                label if label < PIXELS => label,
+                _ => self.byte_label(table, cube, p),
+            },
+            SEARCH => search(),
+            label if label < PIXELS => label,
+            block => {
+                let slot = table.pixel_slot(block & !PIXELS, p);
+                match slot.load(Ordering::Relaxed) {
+                    0 => {
+                        let label = search();
+                        slot.store(label + 1, Ordering::Relaxed);
+                        label
+                    }
+                    known => known - 1,
+                }
+            }
         }
     }
 }
