@@ -19,9 +19,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use ndarray::ArrayView4;
 
 use crate::error::{Error, Result};
-use crate::pixels::{decode_rows, pixel_by_pixel, PixelDecoder, BLOCK};
+use crate::pixels::{decode_rows, PixelDecoder};
 use crate::samples::{LabelSample, PictureSample};
-use crate::simd;
+
+mod bytes;
+
+use bytes::{ByteTable, PIXELS};
 
 /// Boxes per side of the coarse grid, and fine cells per side of each box.
 const BOXES: usize = 8;
@@ -43,70 +46,6 @@ const FEW: u32 = 2;
 const BOX_LIST: u32 = 3;
 const SLOTS: usize = 4;
 const PAIR_LIMIT: usize = 1 << 15;
-
-/// Cubes per side of the byte table (4 byte values per cube and channel).
-const CUBES: usize = 64;
-const CUBE_BITS: u32 = CUBES.trailing_zeros();
-/// Byte values per cube and channel.
-const SIDE: u8 = 1 << (8 - CUBE_BITS);
-/// Byte-table cube entries: a label below `PIXELS`, `PIXELS | block`: the cube's pixels do not
-/// all share one nearest colour and `block` holds each one's label, or one of these two.
-const PIXELS: u32 = 1 << 31;
-const UNKNOWN: u32 = u32::MAX;
-/// Mixed, and no block was left: search per pixel.
-const SEARCH: u32 = u32::MAX - 1;
-/// Blocks of per-pixel labels are made in chunks, as mixed cubes turn up.
-const BLOCK_PIXELS: usize = 1 << (3 * (8 - CUBE_BITS));
-const CHUNK_BLOCKS: usize = 256;
-const CHUNKS: usize = 256;
-
-/// The byte path's tables, worked out on first use.
-#[derive(Debug)]
-struct ByteTable {
-    cubes: Box<[AtomicU32; CUBES * CUBES * CUBES]>,
-    /// Per-pixel labels of mixed cubes: `label + 1`, or 0 for not yet worked out.
-    chunks: Box<[OnceLock<Box<[AtomicU32]>>]>,
-    blocks: AtomicU32,
-}
-
-impl ByteTable {
-    fn new() -> Self {
-        let cubes: Box<[AtomicU32]> = (0..CUBES * CUBES * CUBES)
-            .map(|_| AtomicU32::new(UNKNOWN))
-            .collect();
-        ByteTable {
-            cubes: cubes.try_into().expect("one entry per cube"),
-            chunks: (0..CHUNKS).map(|_| OnceLock::new()).collect(),
-            blocks: AtomicU32::new(0),
-        }
-    }
-
-    /// A new block of per-pixel labels, if any is left.
-    fn new_block(&self) -> Option<u32> {
-        let block = self.blocks.fetch_add(1, Ordering::Relaxed);
-        (block < (CHUNKS * CHUNK_BLOCKS) as u32).then_some(block)
-    }
-
-    /// The per-pixel label slot of 8-bit colour `p` in `block`.
-    fn pixel_slot(&self, block: u32, p: [u8; 3]) -> &AtomicU32 {
-        let (chunk, block) = (block as usize / CHUNK_BLOCKS, block as usize % CHUNK_BLOCKS);
-        let chunk = self.chunks[chunk].get_or_init(|| {
-            (0..CHUNK_BLOCKS * BLOCK_PIXELS)
-                .map(|_| AtomicU32::new(0))
-                .collect()
-        });
-        let [r, g, b] = p.map(|v| usize::from(v % SIDE));
-        let within = (r * usize::from(SIDE) + g) * usize::from(SIDE) + b;
-        &chunk[block * BLOCK_PIXELS + within]
-    }
-}
-
-/// Index of the byte-table entry of an 8-bit colour.
-#[inline(always)]
-fn cube_of(p: [u8; 3]) -> u32 {
-    let [r, g, b] = p.map(|v| u32::from(v >> (8 - CUBE_BITS)));
-    (r << (2 * CUBE_BITS)) | (g << CUBE_BITS) | b
-}
 
 /// Colours (in 8-bit units, [0, 255]) with the label each one stands for, and the grids.
 #[derive(Debug)]
@@ -182,29 +121,6 @@ impl Palette {
             (fits && self.integral).then(ByteTable::new)
         });
         table.as_ref()
-    }
-
-    /// The byte-table entry of `cube`, the cube of pixel `p`: the label of its pixels when they
-    /// all have the same nearest colour, else a block for their labels. The set of points that
-    /// pick a colour (ties included) is an intersection of half-spaces, so convex: when the
-    /// cube's 8 corners pick the same colour, so do all its pixels.
-    #[cold]
-    fn resolve_cube(&self, table: &ByteTable, cube: usize, p: [u8; 3]) -> u32 {
-        let lo = p.map(|v| v & !(SIDE - 1));
-        let mut corners = (0..8).map(|corner| {
-            let offset = [4, 2, 1].map(|bit| if corner & bit != 0 { SIDE - 1 } else { 0 });
-            self.nearest([0, 1, 2].map(|a| f64::from(lo[a] + offset[a])))
-                .0
-        });
-        let first = corners.next().expect("a cube has corners");
-        let entry = if corners.all(|c| c == first) {
-            self.labels[first]
-        } else {
-            table.new_block().map_or(SEARCH, |block| PIXELS | block)
-        };
-        // Two threads may both resolve a cube: either block serves (both fill in exact labels).
-        table.cubes[cube].store(entry, Ordering::Relaxed);
-        entry
     }
 
     /// The candidate colours of coarse box `index`.
@@ -314,6 +230,13 @@ impl Palette {
         self.nearest_in(cell, self.entry(cell), p)
     }
 
+    /// The colour nearest to every point of the fine cell holding `p`, when there is one.
+    fn sole_colour(&self, p: [f64; 3]) -> Option<usize> {
+        let entry = self.entry(Self::cell_of(p));
+        let (first, second) = ((entry >> 2) & 0x7fff, entry >> 17);
+        (entry & 3 == PAIR && first == second).then_some(first as usize)
+    }
+
     /// `nearest`, given the entry of `cell`, the cell holding `p`.
     #[inline(always)]
     fn nearest_in(&self, cell: usize, entry: u32, p: [f64; 3]) -> (usize, f64) {
@@ -372,87 +295,6 @@ impl<T: PictureSample, L: LabelSample> PixelDecoder<T, L, f32> for NearestColour
         };
         (L::from_u32(label), (d2.sqrt() / 255.0) as f32)
     }
-
-    /// 8-bit pictures wanting labels only go through the byte table.
-    #[inline(always)]
-    fn row<const C: usize>(&self, src: &[T], out: &mut [L], extra: Option<&mut [f32]>) {
-        if let (Some(bytes), None, false) =
-            (T::as_bytes(src), &extra, self.max_distance2.is_finite())
-        {
-            if let Some(table) = self.palette.byte_table() {
-                return simd::vectorised(
-                    #[inline(always)]
-                    || self.labels_of_bytes::<C, L>(bytes, table, out),
-                );
-            }
-        }
-        pixel_by_pixel::<C, _, _, _, _>(self, src, out, extra);
-    }
-}
-
-impl NearestColour<'_> {
-    /// Nearly all pixels find their label in the byte table; those in mixed cubes look further.
-    /// Block by block: cube indices (vectorised), then the table loads, then the labels
-    /// (vectorised), then the few pixels that need more.
-    #[inline(always)]
-    fn labels_of_bytes<const C: usize, L: LabelSample>(
-        &self,
-        bytes: &[u8],
-        table: &ByteTable,
-        out: &mut [L],
-    ) {
-        let (mut cubes, mut entries) = ([0u32; BLOCK], [0u32; BLOCK]);
-        for (src, out) in bytes.chunks(BLOCK * C).zip(out.chunks_mut(BLOCK)) {
-            let cubes = &mut cubes[..out.len()];
-            for (cube, p) in cubes.iter_mut().zip(src.chunks_exact(C)) {
-                *cube = cube_of([p[0], p[1], p[2]]);
-            }
-            let entries = &mut entries[..out.len()];
-            for (entry, &cube) in entries.iter_mut().zip(cubes.iter()) {
-                *entry = table.cubes[cube as usize % table.cubes.len()].load(Ordering::Relaxed);
-            }
-            let mut others = 0u64;
-            for (i, (o, &entry)) in out.iter_mut().zip(entries.iter()).enumerate() {
-                *o = L::from_u32(entry);
-                others |= u64::from(entry >= PIXELS) << i;
-            }
-            while others != 0 {
-                let i = others.trailing_zeros() as usize;
-                others &= others - 1;
-                let p = &src[i * C..];
-                let label = self
-                    .palette
-                    .byte_label(table, cubes[i] as usize, [p[0], p[1], p[2]]);
-                out[i] = L::from_u32(label);
-            }
-        }
-    }
-}
-
-impl Palette {
-    /// The label of an 8-bit pixel in `cube` whose entry is not a label (yet).
-    fn byte_label(&self, table: &ByteTable, cube: usize, p: [u8; 3]) -> u32 {
-        let search = || self.label(self.nearest(p.map(f64::from)).0);
-        match table.cubes[cube].load(Ordering::Relaxed) {
-            UNKNOWN => match self.resolve_cube(table, cube, p) {
-                label if label < PIXELS => label,
-                _ => self.byte_label(table, cube, p),
-            },
-            SEARCH => search(),
-            label if label < PIXELS => label,
-            block => {
-                let slot = table.pixel_slot(block & !PIXELS, p);
-                match slot.load(Ordering::Relaxed) {
-                    0 => {
-                        let label = search();
-                        slot.store(label + 1, Ordering::Relaxed);
-                        label
-                    }
-                    known => known - 1,
-                }
-            }
-        }
-    }
 }
 
 /// Decodes a picture stack (N, H, W, C) into labels `out` (N * H * W) and, when given, each
@@ -463,11 +305,20 @@ pub fn decode<T: PictureSample, L: LabelSample>(
     out: &mut [L],
     distance: Option<&mut [f32]>,
 ) {
-    decode_rows(rgb, out, distance, rule);
+    // Labels only, with no maximum distance, of 8-bit samples (`as_bytes` says which they are)
+    // go through the byte table.
+    let bytes =
+        T::as_bytes(&[]).is_some() && distance.is_none() && rule.max_distance2.is_infinite();
+    match rule.palette.byte_table().filter(|_| bytes) {
+        Some(table) => bytes::decode(rgb, rule, table, out),
+        None => decode_rows(rgb, out, distance, rule),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use ndarray::{Array4, Axis};
+
     use super::*;
 
     fn brute_force(colours: &[[f64; 3]], p: [f64; 3]) -> (usize, f64) {
@@ -481,16 +332,92 @@ mod tests {
         best
     }
 
-    /// Deterministic pseudo-random colours (an LCG: no dependency needed).
-    fn colours(n: usize, seed: u64) -> Vec<[f64; 3]> {
+    /// Deterministic pseudo-random numbers (an LCG: no dependency needed).
+    pub(super) fn lcg(seed: u64) -> impl FnMut() -> u32 {
         let mut state = seed;
-        let mut next = move || {
+        move || {
             state = state
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            ((state >> 33) % 256) as f64
-        };
-        (0..n).map(|_| [next(), next(), next()]).collect()
+            (state >> 33) as u32
+        }
+    }
+
+    /// Deterministic pseudo-random integer colours.
+    fn colours(n: usize, seed: u64) -> Vec<[f64; 3]> {
+        let mut next = lcg(seed);
+        (0..n)
+            .map(|_| [0; 3].map(|_| f64::from(next() % 256)))
+            .collect()
+    }
+
+    /// An 8-bit picture with pixels near the colours (noise of up to 6), exactly half-way between
+    /// two of them (ties), and anywhere.
+    fn picture(colours: &[[f64; 3]], (h, w, c): (usize, usize, usize), seed: u64) -> Array4<u8> {
+        let mut next = lcg(seed);
+        let mut colour = || colours[next() as usize % colours.len()];
+        let pixels: Vec<[f64; 3]> = (0..h * w)
+            .map(|i| match i % 3 {
+                0 => colour().map(|v| v + f64::from(lcg(i as u64)() % 13) - 6.0),
+                1 => {
+                    let (a, b) = (colour(), colour());
+                    [0, 1, 2].map(|k| ((a[k] + b[k]) / 2.0).floor())
+                }
+                _ => [0; 3].map(|_| f64::from(lcg(i as u64 + 1)() % 256)),
+            })
+            .collect();
+        let mut rgb = Array4::from_elem((1, h, w, c), 255u8);
+        for (i, p) in pixels.iter().enumerate() {
+            for k in 0..3 {
+                rgb[[0, i / w, i % w, k]] = p[k].clamp(0.0, 255.0) as u8;
+            }
+        }
+        rgb
+    }
+
+    #[test]
+    fn decoding_gives_exactly_the_brute_force_answer() {
+        let cases = [(1, 1), (2, 2), (19, 3), (150, 4), (1000, 5)];
+        for ((n, seed), offset) in cases.into_iter().flat_map(|c| [(c, 0.0), (c, 0.5)]) {
+            // Integer colours take the byte table, others the grid.
+            let colours: Vec<[f64; 3]> = colours(n, seed)
+                .into_iter()
+                .map(|c| c.map(|v| (v + offset).min(255.0)))
+                .collect();
+            let labels: Vec<u32> = (0..n as u32).map(|i| 3 * i + 1).collect();
+            let palette = Palette::new(colours.clone(), labels.clone()).unwrap();
+            // A width that is no multiple of the block; a picture large enough to run on all
+            // cores; RGBA.
+            for shape in [(7, 150, 3), (300, 256, 3), (5, 70, 4)] {
+                let rgb = picture(&colours, shape, seed);
+                for max_distance2 in [f64::INFINITY, 400.0] {
+                    let rule = NearestColour {
+                        palette: &palette,
+                        max_distance2,
+                        ignore: 9999,
+                    };
+                    let expected: Vec<u16> = rgb
+                        .index_axis(Axis(0), 0)
+                        .rows()
+                        .into_iter()
+                        .map(|p| {
+                            let (i, d2) = brute_force(&colours, [0, 1, 2].map(|k| f64::from(p[k])));
+                            if d2 > max_distance2 {
+                                9999
+                            } else {
+                                labels[i] as u16
+                            }
+                        })
+                        .collect();
+                    // Twice: the first decode works the table out, the second reads it.
+                    for _ in 0..2 {
+                        let mut out = vec![0u16; shape.0 * shape.1];
+                        decode(rgb.view(), &rule, &mut out, None);
+                        assert_eq!(out, expected, "{n} colours + {offset}, {shape:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
