@@ -352,12 +352,13 @@ mod tests {
     }
 
     /// An 8-bit picture with pixels near the colours (noise of up to 6), exactly half-way between
-    /// two of them (ties), and anywhere.
+    /// two of them (ties), and anywhere; every fourth row is flat, in one colour.
     fn picture(colours: &[[f64; 3]], (h, w, c): (usize, usize, usize), seed: u64) -> Array4<u8> {
         let mut next = lcg(seed);
         let mut colour = || colours[next() as usize % colours.len()];
         let pixels: Vec<[f64; 3]> = (0..h * w)
             .map(|i| match i % 3 {
+                _ if (i / w) % 4 == 3 => colours[(i / w) % colours.len()],
                 0 => colour().map(|v| v + f64::from(lcg(i as u64)() % 13) - 6.0),
                 1 => {
                     let (a, b) = (colour(), colour());

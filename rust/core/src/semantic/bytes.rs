@@ -313,8 +313,15 @@ mod avx2 {
             let g = _mm256_srli_epi32::<4>(_mm256_and_si256(lanes, _mm256_set1_epi32(0xfc00)));
             let b = _mm256_srli_epi32::<18>(_mm256_and_si256(lanes, _mm256_set1_epi32(0xfc0000)));
             let cubes = _mm256_or_si256(_mm256_or_si256(r, g), b);
-            // SAFETY: each cube index is below 2^18 = TABLE, the snapshot's length.
-            let found = _mm256_i32gather_epi32::<4>(snapshot.as_ptr().cast(), cubes);
+            // 8 pixels in one cube (flat regions) take one load instead of a gather.
+            let first = _mm256_cvtsi256_si32(cubes);
+            let same = _mm256_cmpeq_epi32(cubes, _mm256_set1_epi32(first));
+            let found = if _mm256_movemask_epi8(same) == -1 {
+                _mm256_set1_epi32(snapshot[first as usize % TABLE] as i32)
+            } else {
+                // SAFETY: each cube index is below 2^18 = TABLE, the snapshot's length.
+                _mm256_i32gather_epi32::<4>(snapshot.as_ptr().cast(), cubes)
+            };
             // SAFETY: entries 8k to 8k + 8 lie in `entries`.
             _mm256_storeu_si256(entries.as_mut_ptr().add(8 * k).cast(), found);
             // Entries that are not labels have the top bit set.
@@ -342,8 +349,19 @@ mod tests {
             .collect();
         let snapshot: &[u32; TABLE] = snapshot.as_slice().try_into().unwrap();
         for _ in 0..200 {
-            let src3: Vec<u8> = (0..BLOCK * 3).map(|_| next() as u8).collect();
-            let src4: Vec<u8> = (0..BLOCK * 4).map(|_| next() as u8).collect();
+            // Random pixels, or runs of one pixel (flat regions).
+            let (mut pixel, runs) = ([0u8; 4], next().is_multiple_of(2));
+            let mut src = |c: usize| -> Vec<u8> {
+                (0..BLOCK * c)
+                    .map(|i| {
+                        if i % c == 0 && (!runs || next().is_multiple_of(16)) {
+                            pixel = [0; 4].map(|_| next() as u8);
+                        }
+                        pixel[i % c]
+                    })
+                    .collect()
+            };
+            let (src3, src4) = (src(3), src(4));
             let (mut a, mut b) = ([0; BLOCK], [0; BLOCK]);
             let expected = portable_block_entries::<3>(|cube| snapshot[cube], &src3, &mut a);
             assert_eq!(block_entries::<3>(snapshot, &src3, &mut b), expected);
