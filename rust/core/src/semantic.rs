@@ -309,7 +309,7 @@ pub fn decode<T: PictureSample, L: LabelSample>(
     // go through the byte table.
     let bytes =
         T::as_bytes(&[]).is_some() && distance.is_none() && rule.max_distance2.is_infinite();
-    match rule.palette.byte_table().filter(|_| bytes) {
+    match bytes.then(|| rule.palette.byte_table()).flatten() {
         Some(table) => bytes::decode(rgb, rule, table, out),
         None => decode_rows(rgb, out, distance, rule),
     }
