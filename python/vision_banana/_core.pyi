@@ -42,8 +42,8 @@ def encode_normals(
 ) -> tuple[NDArray[np.generic], _Defects]: ...
 def decode_semantic(
     rgb: NDArray[np.generic],
-    colors: list[tuple[float, float, float]],
-    labels: list[int],
+    colors: NDArray[np.float64],
+    labels: NDArray[np.uint32],
     max_distance: float | None,
     ignore_index: int,
     wide: bool,

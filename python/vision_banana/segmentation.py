@@ -50,6 +50,17 @@ def palette_colors(colors: Colors, name: str = "colors") -> list[tuple[float, fl
         colors: a sequence of colours, a (K, 3) array, or a mapping {class name: colour} (label
             i is the i-th entry). Colours are (r, g, b) in 0-255 or colour text.
     """
+    return [(r, g, b) for r, g, b in _palette_array(colors, name).tolist()]
+
+
+def _palette_array(colors: Colors, name: str = "colors") -> NDArray[np.float64]:
+    """`palette_colors` as a (K, 3) float64 array (what the decoder takes)."""
+    if isinstance(colors, np.ndarray) and colors.dtype.kind in "uif":
+        # The common case for many classes: no per-colour Python objects.
+        if colors.ndim != 2 or colors.shape[1] != 3:
+            raise InvalidArgumentError(f"{name} must have shape (K, 3), got {colors.shape}")
+        if len(colors) and np.all((colors >= 0) & (colors <= 255)):
+            return colors.astype(np.float64)
     if isinstance(colors, ColorMapping):
         items = list(colors.classes.values())
     elif isinstance(colors, Mapping):
@@ -76,8 +87,8 @@ def palette_colors(colors: Colors, name: str = "colors") -> list[tuple[float, fl
             values = None
         in_range = values is not None and values.ndim == 2 and values.shape[1] == 3
         if in_range and np.all((values >= 0) & (values <= 255)):
-            return [(r, g, b) for r, g, b in values.tolist()]
-    return [_parse(c, f"{name}[{i}]") for i, c in enumerate(items)]
+            return values
+    return np.array([_parse(c, f"{name}[{i}]") for i, c in enumerate(items)], np.float64)
 
 
 @overload
@@ -136,18 +147,18 @@ def decode_semantic(
         [[0, 255, 1]]
     """
     picture = as_picture(rgb)
-    palette = palette_colors(colors)
+    palette = _palette_array(colors)
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
         raise InvalidTypeError(f"ignore_index must be an integer, got {ignore_index!r}")
     if isinstance(background, str) and background == "prompt":
         background = colors.background if isinstance(colors, ColorMapping) else (0, 0, 0)
-    labels = list(range(len(palette)))
     classes = len(palette)
+    labels = np.arange(classes, dtype=np.uint32)
     if background is not None:
         bg = _parse(background, "background")
-        if bg not in palette:
-            palette.append(bg)
-            labels.append(int(ignore_index))
+        if not (palette == bg).all(1).any():
+            palette = np.vstack([palette, bg])
+            labels = np.append(labels, np.uint32(ignore_index))
     if max_distance is not None:
         max_distance = check_number(max_distance, "max_distance")
         if max_distance < 0:
@@ -162,7 +173,7 @@ def decode_semantic(
         )
     picture4 = to_4d(picture)
     check_unit_range(picture4, picture.shape)
-    wide = max(labels) > 255
+    wide = int(labels.max()) > 255
     out, distance = _core.decode_semantic(
         picture4, palette, labels, max_distance, int(ignore_index), wide, bool(return_distance)
     )
@@ -198,7 +209,7 @@ def decode_referring(
         >>> decode_referring(picture, [(255, 255, 0)]).tolist()
         [[[True, False]]]
     """
-    count = len(palette_colors(colors))
+    count = len(_palette_array(colors))
     labels = decode_semantic(
         rgb, colors, background=background, max_distance=max_distance, ignore_index=count
     )
@@ -235,7 +246,7 @@ def encode_semantic(
         raise InvalidTypeError(f"labels must be an integer array, got {array.dtype}")
     if array.ndim not in (2, 3):
         raise InvalidArgumentError(f"labels must have shape (H, W) or (N, H, W), got {array.shape}")
-    palette = np.rint(palette_colors(colors)).astype(np.uint8)
+    palette = np.rint(_palette_array(colors)).astype(np.uint8)
     if ignore_index is not None and not len(palette) <= ignore_index <= 65535:
         raise InvalidArgumentError(
             f"ignore_index must be in {len(palette)}-65535 (not one of the {len(palette)} class "

@@ -6,17 +6,25 @@
 //! search structure must cost far less than a picture: a coarse grid of 8^3 boxes over the RGB
 //! cube keeps, for each box, only the colours that can be nearest to some point inside it; a fine
 //! grid of 32^3 cells narrows that down lazily, the first time a pixel falls in a cell. Most
-//! pixels then find a cell with a single colour.
+//! pixels then find a cell with a single colour. 8-bit pictures go through a finer table still,
+//! the label of each 4^3 cube of byte colours whose pixels all share one nearest colour, so that
+//! nearly every pixel costs one table load.
+//!
+//! Pictures mostly come with the same palette (one prompt for a whole data set), so the last
+//! palette is kept with all it has worked out.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ndarray::ArrayView4;
 
 use crate::error::{Error, Result};
-use crate::pixels::{decode_rows, pixel_by_pixel, PixelDecoder, BLOCK};
+use crate::pixels::{decode_rows, PixelDecoder};
 use crate::samples::{LabelSample, PictureSample};
-use crate::simd;
+
+mod bytes;
+
+use bytes::{ByteTable, PIXELS};
 
 /// Boxes per side of the coarse grid, and fine cells per side of each box.
 const BOXES: usize = 8;
@@ -43,8 +51,8 @@ const PAIR_LIMIT: usize = 1 << 15;
 #[derive(Debug)]
 pub struct Palette {
     colours: Vec<[f64; 3]>,
-    /// The colours as integers when they all are, for exact integer distances to 8-bit pixels.
-    integer_colours: Option<Vec<[i32; 3]>>,
+    /// Whether all colours are integers: then distances to 8-bit pixels are exact.
+    integral: bool,
     labels: Vec<u32>,
     /// Per coarse box, its candidate colours, worked out on first use.
     boxes: Vec<OnceLock<Box<[u32]>>>,
@@ -52,6 +60,8 @@ pub struct Palette {
     /// slots are written before the entry is published, with release ordering).
     cells: Vec<AtomicU32>,
     slots: Vec<[AtomicU32; SLOTS]>,
+    /// Made on first use, for integer colours whose labels all fit below `PIXELS`.
+    byte_table: OnceLock<Option<ByteTable>>,
 }
 
 impl Palette {
@@ -71,11 +81,9 @@ impl Palette {
             ));
         }
         let integral = colours.iter().flatten().all(|v| v.fract() == 0.0);
-        let integer_colours =
-            integral.then(|| colours.iter().map(|c| c.map(|v| v as i32)).collect());
         Ok(Palette {
             colours,
-            integer_colours,
+            integral,
             labels,
             boxes: (0..BOXES * BOXES * BOXES)
                 .map(|_| OnceLock::new())
@@ -86,7 +94,33 @@ impl Palette {
             slots: (0..CELLS * CELLS * CELLS)
                 .map(|_| Default::default())
                 .collect(),
+            byte_table: OnceLock::new(),
         })
+    }
+
+    /// `Palette::new`, or the palette of the previous call when it had the same colours and
+    /// labels (with the cells it has already worked out).
+    pub fn shared(colours: Vec<[f64; 3]>, labels: Vec<u32>) -> Result<Arc<Self>> {
+        static LAST: Mutex<Option<Arc<Palette>>> = Mutex::new(None);
+        // A poisoned lock only means another thread panicked mid-update: the value is still whole.
+        let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(palette) = &*last {
+            if palette.colours == colours && palette.labels == labels {
+                return Ok(Arc::clone(palette));
+            }
+        }
+        let palette = Arc::new(Palette::new(colours, labels)?);
+        *last = Some(Arc::clone(&palette));
+        Ok(palette)
+    }
+
+    /// The byte table, when the palette has one.
+    fn byte_table(&self) -> Option<&ByteTable> {
+        let table = self.byte_table.get_or_init(|| {
+            let fits = self.labels.iter().all(|&l| l < PIXELS);
+            (fits && self.integral).then(ByteTable::new)
+        });
+        table.as_ref()
     }
 
     /// The candidate colours of coarse box `index`.
@@ -196,6 +230,13 @@ impl Palette {
         self.nearest_in(cell, self.entry(cell), p)
     }
 
+    /// The colour nearest to every point of the fine cell holding `p`, when there is one.
+    fn sole_colour(&self, p: [f64; 3]) -> Option<usize> {
+        let entry = self.entry(Self::cell_of(p));
+        let (first, second) = ((entry >> 2) & 0x7fff, entry >> 17);
+        (entry & 3 == PAIR && first == second).then_some(first as usize)
+    }
+
     /// `nearest`, given the entry of `cell`, the cell holding `p`.
     #[inline(always)]
     fn nearest_in(&self, cell: usize, entry: u32, p: [f64; 3]) -> (usize, f64) {
@@ -254,81 +295,6 @@ impl<T: PictureSample, L: LabelSample> PixelDecoder<T, L, f32> for NearestColour
         };
         (L::from_u32(label), (d2.sqrt() / 255.0) as f32)
     }
-
-    /// 8-bit pictures wanting labels only take a fast path: cell indices by integer arithmetic
-    /// for a block of pixels (vectorised), then the label of single-colour cells straight away.
-    #[inline(always)]
-    fn row<const C: usize>(&self, src: &[T], out: &mut [L], extra: Option<&mut [f32]>) {
-        let integers = self.palette.integer_colours.as_deref();
-        match (
-            T::as_bytes(src),
-            extra,
-            self.max_distance2.is_finite(),
-            integers,
-        ) {
-            (Some(bytes), None, false, Some(integers)) => simd::vectorised(
-                #[inline(always)]
-                || self.labels_of_bytes::<C, L>(bytes, integers, out),
-            ),
-            (_, extra, _, _) => pixel_by_pixel::<C, _, _, _, _>(self, src, out, extra),
-        }
-    }
-}
-
-impl NearestColour<'_> {
-    /// Pixels in cells with one or two candidate colours (nearly all) pick between the two by
-    /// exact integer distances without a branch; the others take the general search.
-    #[inline(always)]
-    fn labels_of_bytes<const C: usize, L: LabelSample>(
-        &self,
-        bytes: &[u8],
-        integers: &[[i32; 3]],
-        out: &mut [L],
-    ) {
-        let palette = self.palette;
-        let (mut cells, mut entries) = ([0u32; BLOCK], [0u32; BLOCK]);
-        for (src, out) in bytes.chunks(BLOCK * C).zip(out.chunks_mut(BLOCK)) {
-            let cells = &mut cells[..out.len()];
-            for (cell, p) in cells.iter_mut().zip(src.chunks_exact(C)) {
-                let [r, g, b] = [p[0], p[1], p[2]].map(|v| (v >> (8 - CELL_BITS)) as u32);
-                *cell = (r << (2 * CELL_BITS)) | (g << CELL_BITS) | b;
-            }
-            // All the block's cell entries first: independent loads that the CPU overlaps,
-            // rather than one cache miss per pixel in the decision loop below.
-            let entries = &mut entries[..out.len()];
-            for (entry, &cell) in entries.iter_mut().zip(cells.iter()) {
-                *entry = palette.cells[cell as usize].load(Ordering::Acquire);
-            }
-            let decisions = out.iter_mut().zip(cells.iter().zip(entries.iter()));
-            for ((o, (&cell, &entry)), p) in decisions.zip(src.chunks_exact(C)) {
-                let entry = match entry {
-                    UNRESOLVED => palette.resolve(cell as usize),
-                    entry => entry,
-                };
-                let pixel = [p[0], p[1], p[2]].map(|v| v as i32);
-                let index = if entry & 3 == PAIR {
-                    let (first, second) =
-                        (((entry >> 2) & 0x7fff) as usize, (entry >> 17) as usize);
-                    let to = |c: [i32; 3]| {
-                        let d = [0, 1, 2].map(|a| c[a] - pixel[a]);
-                        d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
-                    };
-                    // Most cells hold one colour: skip the distances there (a well-predicted
-                    // branch); ties keep the first, the lower index.
-                    if first == second || to(integers[first]) <= to(integers[second]) {
-                        first
-                    } else {
-                        second
-                    }
-                } else {
-                    palette
-                        .nearest_in(cell as usize, entry, pixel.map(f64::from))
-                        .0
-                };
-                *o = L::from_u32(palette.label(index));
-            }
-        }
-    }
 }
 
 /// Decodes a picture stack (N, H, W, C) into labels `out` (N * H * W) and, when given, each
@@ -339,11 +305,20 @@ pub fn decode<T: PictureSample, L: LabelSample>(
     out: &mut [L],
     distance: Option<&mut [f32]>,
 ) {
-    decode_rows(rgb, out, distance, rule);
+    // Labels only, with no maximum distance, of 8-bit samples (`as_bytes` says which they are)
+    // go through the byte table.
+    let bytes =
+        T::as_bytes(&[]).is_some() && distance.is_none() && rule.max_distance2.is_infinite();
+    match bytes.then(|| rule.palette.byte_table()).flatten() {
+        Some(table) => bytes::decode(rgb, rule, table, out),
+        None => decode_rows(rgb, out, distance, rule),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use ndarray::{Array4, Axis};
+
     use super::*;
 
     fn brute_force(colours: &[[f64; 3]], p: [f64; 3]) -> (usize, f64) {
@@ -357,16 +332,93 @@ mod tests {
         best
     }
 
-    /// Deterministic pseudo-random colours (an LCG: no dependency needed).
-    fn colours(n: usize, seed: u64) -> Vec<[f64; 3]> {
+    /// Deterministic pseudo-random numbers (an LCG: no dependency needed).
+    pub(super) fn lcg(seed: u64) -> impl FnMut() -> u32 {
         let mut state = seed;
-        let mut next = move || {
+        move || {
             state = state
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            ((state >> 33) % 256) as f64
-        };
-        (0..n).map(|_| [next(), next(), next()]).collect()
+            (state >> 33) as u32
+        }
+    }
+
+    /// Deterministic pseudo-random integer colours.
+    fn colours(n: usize, seed: u64) -> Vec<[f64; 3]> {
+        let mut next = lcg(seed);
+        (0..n)
+            .map(|_| [0; 3].map(|_| f64::from(next() % 256)))
+            .collect()
+    }
+
+    /// An 8-bit picture with pixels near the colours (noise of up to 6), exactly half-way between
+    /// two of them (ties), and anywhere; every fourth row is flat, in one colour.
+    fn picture(colours: &[[f64; 3]], (h, w, c): (usize, usize, usize), seed: u64) -> Array4<u8> {
+        let mut next = lcg(seed);
+        let mut colour = || colours[next() as usize % colours.len()];
+        let pixels: Vec<[f64; 3]> = (0..h * w)
+            .map(|i| match i % 3 {
+                _ if (i / w) % 4 == 3 => colours[(i / w) % colours.len()],
+                0 => colour().map(|v| v + f64::from(lcg(i as u64)() % 13) - 6.0),
+                1 => {
+                    let (a, b) = (colour(), colour());
+                    [0, 1, 2].map(|k| ((a[k] + b[k]) / 2.0).floor())
+                }
+                _ => [0; 3].map(|_| f64::from(lcg(i as u64 + 1)() % 256)),
+            })
+            .collect();
+        let mut rgb = Array4::from_elem((1, h, w, c), 255u8);
+        for (i, p) in pixels.iter().enumerate() {
+            for k in 0..3 {
+                rgb[[0, i / w, i % w, k]] = p[k].clamp(0.0, 255.0) as u8;
+            }
+        }
+        rgb
+    }
+
+    #[test]
+    fn decoding_gives_exactly_the_brute_force_answer() {
+        let cases = [(1, 1), (2, 2), (19, 3), (150, 4), (1000, 5)];
+        for ((n, seed), offset) in cases.into_iter().flat_map(|c| [(c, 0.0), (c, 0.5)]) {
+            // Integer colours take the byte table, others the grid.
+            let colours: Vec<[f64; 3]> = colours(n, seed)
+                .into_iter()
+                .map(|c| c.map(|v| (v + offset).min(255.0)))
+                .collect();
+            let labels: Vec<u32> = (0..n as u32).map(|i| 3 * i + 1).collect();
+            let palette = Palette::new(colours.clone(), labels.clone()).unwrap();
+            // A width that is no multiple of the block; a picture large enough to run on all
+            // cores; RGBA.
+            for shape in [(7, 150, 3), (300, 256, 3), (5, 70, 4)] {
+                let rgb = picture(&colours, shape, seed);
+                for max_distance2 in [f64::INFINITY, 400.0] {
+                    let rule = NearestColour {
+                        palette: &palette,
+                        max_distance2,
+                        ignore: 9999,
+                    };
+                    let expected: Vec<u16> = rgb
+                        .index_axis(Axis(0), 0)
+                        .rows()
+                        .into_iter()
+                        .map(|p| {
+                            let (i, d2) = brute_force(&colours, [0, 1, 2].map(|k| f64::from(p[k])));
+                            if d2 > max_distance2 {
+                                9999
+                            } else {
+                                labels[i] as u16
+                            }
+                        })
+                        .collect();
+                    // Twice: the first decode works the table out, the second reads it.
+                    for _ in 0..2 {
+                        let mut out = vec![0u16; shape.0 * shape.1];
+                        decode(rgb.view(), &rule, &mut out, None);
+                        assert_eq!(out, expected, "{n} colours + {offset}, {shape:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

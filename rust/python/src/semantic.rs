@@ -1,6 +1,6 @@
 //! Bindings of the nearest-colour decoder (`vision_banana_core::semantic`).
 
-use numpy::{PyArray3, PyReadonlyArray4};
+use numpy::{PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray4};
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
@@ -14,23 +14,35 @@ use crate::errors::to_py_err;
 type Labels<'py> = (Bound<'py, PyAny>, Option<Bound<'py, PyArray3<f32>>>);
 
 /// decode_semantic(rgb, colors, labels, max_distance, ignore_index, wide, return_distance)
-/// -> (labels as uint8, or uint16 when `wide`, distance | None). Colours and `max_distance` are
-/// in 8-bit units.
+/// -> (labels as uint8, or uint16 when `wide`, distance | None). Colours (a (K, 3) float64 array,
+/// with K uint32 labels) and `max_distance` are in 8-bit units.
 #[pyfunction]
 #[pyo3(signature = (rgb, colors, labels, max_distance, ignore_index, wide, return_distance))]
 #[allow(clippy::too_many_arguments)]
 fn decode_semantic<'py>(
     py: Python<'py>,
     rgb: &Bound<'py, PyAny>,
-    colors: Vec<[f64; 3]>,
-    labels: Vec<u32>,
+    colors: PyReadonlyArray2<'py, f64>,
+    labels: PyReadonlyArray1<'py, u32>,
     max_distance: Option<f64>,
     ignore_index: u32,
     wide: bool,
     return_distance: bool,
 ) -> PyResult<Labels<'py>> {
+    let (colors, labels) = (colors.as_array(), labels.as_array());
+    if colors.ncols() != 3 || colors.nrows() != labels.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "colors must have shape (K, 3), with K labels",
+        ));
+    }
+    let colors = colors
+        .rows()
+        .into_iter()
+        .map(|c| [c[0], c[1], c[2]])
+        .collect();
+    let labels = labels.to_vec();
     let palette = py
-        .detach(|| Palette::new(colors, labels))
+        .detach(|| Palette::shared(colors, labels))
         .map_err(|e| to_py_err(py, e))?;
     let rule = NearestColour {
         palette: &palette,
