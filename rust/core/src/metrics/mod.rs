@@ -13,6 +13,7 @@ pub mod masks;
 pub mod normals;
 
 use std::borrow::Cow;
+use std::sync::Mutex;
 
 use ndarray::{ArrayView, ArrayView3, Axis, RemoveAxis};
 use rayon::prelude::*;
@@ -78,17 +79,29 @@ where
     if rows * out_per_row < PARALLEL_MIN_PIXELS {
         return task(init(), 0, out);
     }
+    // One accumulator per thread, not per split of the work, as accumulators may be large (the
+    // normals' histograms), with tasks small enough that the threads share the work out evenly
+    // when some of them run slower (other work on the machine). A task holds its thread's
+    // accumulator, which no other thread takes meanwhile; `fold` must not wait on rayon, or
+    // another task might run on this thread, find the accumulator taken and panic.
+    let threads = rayon::current_num_threads();
+    let accumulators: Vec<Mutex<Option<A>>> = (0..threads).map(|_| Mutex::new(None)).collect();
     let rows_per_task = (TASK_PIXELS / out_per_row).max(1);
-    // fold, not map: an accumulator per split of the work, not per task, as accumulators may be
-    // large (the normals' histograms); and at most two splits per thread (left alone, rayon
-    // splits a megapixel a dozen times).
-    let tasks = rows.div_ceil(rows_per_task);
-    let tasks_per_split = tasks.div_ceil(2 * rayon::current_num_threads());
     out.par_chunks_mut(out_per_row * rows_per_task)
         .enumerate()
-        .with_min_len(tasks_per_split)
-        .fold(&init, |acc, (t, out)| task(acc, t * rows_per_task, out))
-        .reduce(&init, &merge)
+        .for_each(|(t, out)| {
+            let thread = rayon::current_thread_index().unwrap_or(0) % threads;
+            let mut slot = accumulators[thread]
+                .try_lock()
+                .expect("one task per thread");
+            let acc = slot.take().unwrap_or_else(&init);
+            *slot = Some(task(acc, t * rows_per_task, out));
+        });
+    accumulators
+        .into_iter()
+        .filter_map(|a| a.into_inner().expect("no task panicked"))
+        .reduce(merge)
+        .unwrap_or_else(init)
 }
 
 /// Row `r` (counting over all images) of an (N, H, W) or (N, H, W, C) stack as a flat slice:

@@ -64,12 +64,7 @@ pub fn errors<T: Real>(
             |split, r, keys| {
                 let (pr, gr) = (row(p, r), row(g, r));
                 let vr = valid_row(v, r, &all);
-                let row = errors_of_row(&pr, &gr, &vr, &mut split.errors);
-                split.sums.iter_mut().zip(row).for_each(|(a, b)| *a += b);
-                simd::vectorised(
-                    #[inline(always)]
-                    || split.count(keys),
-                );
+                count_row(split, &pr, &gr, &vr, keys);
             },
             Split::merge,
         );
@@ -123,8 +118,8 @@ fn floor_of(x: f64) -> u32 {
 struct Split {
     /// Valid pixels, sum of errors, sum of squared errors.
     sums: [f64; 3],
-    /// HISTOGRAM_BINS + 1 bins, the last one taking the invalid pixels so that the loop has no
-    /// branch.
+    /// HISTOGRAM_BINS + 1 bins, the last one taking the invalid pixels (and the AVX2 kernel's
+    /// padding past the end of a row) so that the loop has no branch.
     histogram: Vec<u32>,
     /// The range of bins holding valid pixels (lo > hi while there are none): merging and adding
     /// skip the empty rest.
@@ -143,6 +138,13 @@ impl Split {
             hi: 0,
             errors: vec![0.0; width],
         }
+    }
+
+    /// Adds the sums of a row and the range of bins it filled.
+    fn add(&mut self, sums: [f64; 3], lo: usize, hi: usize) {
+        self.sums.iter_mut().zip(sums).for_each(|(a, b)| *a += b);
+        self.lo = self.lo.min(lo);
+        self.hi = self.hi.max(hi);
     }
 
     /// Counts the errors of the current row and writes their keys: bins and keys of a block of
@@ -202,6 +204,28 @@ impl Split {
         }
         self
     }
+}
+
+/// Adds the errors of one row to `split` and writes their keys: with AVX2 and FMA for f32 maps
+/// where the CPU has them (the bins and keys straight from the error lanes), else through the row
+/// of errors of [`errors_of_row`].
+fn count_row<T: Real>(split: &mut Split, p: &[T], g: &[T], v: &[bool], keys: &mut [u16]) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(p), Some(g), true) = (T::as_f32(p), T::as_f32(g), avx2::available()) {
+        let histogram = (&mut split.histogram[..])
+            .try_into()
+            .expect("HISTOGRAM_BINS + 1");
+        // SAFETY: the CPU has AVX2 and FMA, checked by `available`.
+        let (sums, lo, hi) = unsafe { avx2::row_counts(p, g, v, histogram, keys) };
+        split.add(sums, lo, hi);
+        return;
+    }
+    let row = errors_of_row(p, g, v, &mut split.errors);
+    split.add(row, usize::MAX, 0);
+    simd::vectorised(
+        #[inline(always)]
+        || split.count(keys),
+    );
 }
 
 /// The errors of one row into `out` (-1 for skipped pixels), their count, sum and sum of squares:
@@ -321,6 +345,7 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     use super::super::fastmath::{ATAN_SERIES, TAN_PI_8};
+    use super::{BINS_PER_DEGREE, HISTOGRAM_BINS, KEYS_PER_DEGREE, NO_KEY};
 
     /// Whether [`row_errors`] may run here.
     pub fn available() -> bool {
@@ -330,6 +355,81 @@ mod avx2 {
     /// [`super::row_errors`] of one row of f32 maps. Only call where [`available`].
     #[target_feature(enable = "avx2,fma")]
     pub fn row_errors(p: &[f32], g: &[f32], v: &[bool], out: &mut [f64]) -> [f64; 3] {
+        steps(p, g, v, |first, e| {
+            let n = (out.len() - first).min(4);
+            out[first..first + n].copy_from_slice(&lanes(e)[..n]);
+        })
+    }
+
+    /// The errors of one row of f32 maps counted in `histogram` (skipped pixels in its last bin)
+    /// and written as keys, without a row of errors in between: (count, sum and sum of squares,
+    /// the lowest and highest bins of kept pixels, the lowest above the highest if there are
+    /// none). Only call where [`available`].
+    #[target_feature(enable = "avx2,fma")]
+    pub fn row_counts(
+        p: &[f32],
+        g: &[f32],
+        v: &[bool],
+        histogram: &mut [u32; HISTOGRAM_BINS + 1],
+        keys: &mut [u16],
+    ) -> ([f64; 3], usize, usize) {
+        let set = _mm256_set1_pd;
+        let last_bin = _mm_set1_epi32(HISTOGRAM_BINS as i32);
+        // Lowest and highest bins of kept pixels so far, per lane.
+        let (mut lo, mut hi) = (last_bin, _mm_setzero_si128());
+        let sums = steps(p, g, v, |first, e| {
+            // floor by truncation, the errors being >= 0; a skipped pixel's -1 gives a negative
+            // integer, which as unsigned is above every bin and key, so that the unsigned minimum
+            // takes it to the last bin and to NO_KEY.
+            let bins = _mm256_cvttpd_epi32(_mm256_mul_pd(e, set(BINS_PER_DEGREE as f64)));
+            hi = _mm_max_epi32(hi, bins);
+            let bins = _mm_min_epu32(bins, last_bin);
+            lo = _mm_min_epu32(lo, bins);
+            let k = _mm256_cvttpd_epi32(_mm256_mul_pd(e, set(KEYS_PER_DEGREE)));
+            let k = _mm_min_epu32(k, _mm_set1_epi32(NO_KEY as i32));
+            let k = _mm_cvtsi128_si64(_mm_packus_epi32(k, k)) as u64;
+            let k = [0, 16, 32, 48].map(|shift| (k >> shift) as u16);
+            // A full step as one fixed-size store, not a copy of run-time length.
+            match keys
+                .get_mut(first..first + 4)
+                .map(<&mut [u16; 4]>::try_from)
+            {
+                Some(Ok(keys)) => *keys = k,
+                _ => {
+                    let keys = &mut keys[first..];
+                    let n = keys.len();
+                    keys.copy_from_slice(&k[..n]);
+                }
+            }
+            let bins = [
+                _mm_extract_epi32::<0>(bins),
+                _mm_extract_epi32::<1>(bins),
+                _mm_extract_epi32::<2>(bins),
+                _mm_extract_epi32::<3>(bins),
+            ];
+            for b in bins {
+                histogram[(b as usize).min(HISTOGRAM_BINS)] += 1;
+            }
+        });
+        let lanes = |x: __m128i| {
+            [
+                _mm_extract_epi32::<0>(x),
+                _mm_extract_epi32::<1>(x),
+                _mm_extract_epi32::<2>(x),
+                _mm_extract_epi32::<3>(x),
+            ]
+        };
+        let lo = lanes(lo).into_iter().min().unwrap_or_default();
+        let hi = lanes(hi).into_iter().max().unwrap_or_default();
+        (sums, lo as usize, hi as usize)
+    }
+
+    /// Calls `each(first pixel, errors)` on the errors of every four pixels of a row (-1 where
+    /// skipped, and in the lanes past the end of the row), and returns their count, sum and sum
+    /// of squares.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn steps(p: &[f32], g: &[f32], v: &[bool], mut each: impl FnMut(usize, __m256d)) -> [f64; 3] {
         // Valid pixels as integers, sums of e and e^2.
         let mut count = _mm256_setzero_si256();
         let mut sums = [_mm256_setzero_pd(); 2];
@@ -355,14 +455,7 @@ mod avx2 {
                 };
             }
             for (step, &geometry) in block.zip(&geometries) {
-                let e = lanes(angle(&mut count, &mut sums, geometry));
-                let out = &mut out[4 * step..(4 * step + 4).min(v.len())];
-                // A full step as one fixed-size store, not a copy of run-time length.
-                if let Ok(out) = <&mut [f64; 4]>::try_from(&mut *out) {
-                    *out = e;
-                } else {
-                    out.copy_from_slice(&e[..out.len()]);
-                }
+                each(4 * step, angle(&mut count, &mut sums, geometry));
             }
         }
         let counts = [
@@ -630,6 +723,44 @@ mod tests {
     }
 
     #[test]
+    fn f32_maps_in_parallel_give_the_exact_median_and_histogram() {
+        // Big enough images for the parallel path, f32 for the AVX2 kernel where the CPU has it.
+        let (n, h, w) = (2, 300, 257);
+        let gt = Array4::from_shape_fn((n, h, w, 3), |(i, y, x, c)| {
+            let a = ((i * h + y) * w + x) as f32 * 0.37;
+            [a.sin(), a.cos(), 0.5][c]
+        });
+        let pred = Array4::from_shape_fn((n, h, w, 3), |(i, y, x, c)| {
+            let a = (((i * h + y) * w + x) * 7919 % 1009) as f32 * 0.003;
+            gt[[i, y, x, c]] + [a.sin(), 0.0, a.cos() - 1.0][c]
+        });
+        let valid = ndarray::Array3::from_shape_fn((n, h, w), |(_, y, x)| (y + x) % 13 != 0);
+        let mut hist = vec![0i64; HISTOGRAM_BINS];
+        let stats = errors(pred.view(), gt.view(), Some(valid.view()), &mut hist).unwrap();
+        let mut all = 0;
+        for (i, s) in stats.iter().enumerate() {
+            let mut want: Vec<f64> = (0..h * w)
+                .filter(|&k| valid[[i, k / w, k % w]])
+                .map(|k| {
+                    let one = |a: &Array4<f32>| [0, 1, 2].map(|c| a[[i, k / w, k % w, c]]);
+                    let mut e = [0.0];
+                    errors_of_row(&one(&pred), &one(&gt), &[true], &mut e);
+                    e[0]
+                })
+                .collect();
+            want.sort_by(f64::total_cmp);
+            let m = want.len();
+            all += m as i64;
+            assert_eq!(s[0] as usize, m);
+            assert!((s[1] - want.iter().sum::<f64>()).abs() <= 1e-9 * s[1]);
+            assert_eq!(s[8], 0.5 * (want[(m - 1) / 2] + want[m / 2]));
+            let below = want.iter().filter(|&&e| e < 11.25).count();
+            assert_eq!(s[5] as usize, below);
+        }
+        assert_eq!(hist.iter().sum::<i64>(), all);
+    }
+
+    #[test]
     #[cfg(target_arch = "x86_64")]
     fn avx2_rows_match_the_portable_errors() {
         if !avx2::available() {
@@ -668,6 +799,63 @@ mod tests {
             for k in 1..3 {
                 assert!((got[k] - want[k]).abs() <= 1e-12 * want[k].max(1.0));
             }
+        }
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_counts_match_the_counts_of_the_errors() {
+        if !avx2::available() {
+            return;
+        }
+        let mut state = 7u64;
+        let mut uniform = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        };
+        for width in [1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 257] {
+            let g: Vec<f32> = (0..3 * width)
+                .map(|i| match i % 37 {
+                    0..=2 => 0.0,
+                    3 => f32::NAN,
+                    _ => uniform() as f32,
+                })
+                .collect();
+            // Zero, NaN, parallel, antiparallel, nearly (anti)parallel and noisy predictions.
+            let p: Vec<f32> = g
+                .iter()
+                .enumerate()
+                .map(|(i, &g)| match (i / 3) % 9 {
+                    0 => 0.0,
+                    1 => f32::NAN,
+                    2 => 2.0 * g,
+                    3 => -g,
+                    4 => g + 1e-6 * uniform() as f32,
+                    5 => -g + 1e-6 * uniform() as f32,
+                    _ => g + 0.5 * uniform() as f32,
+                })
+                .collect();
+            let v: Vec<bool> = (0..width).map(|i| i % 11 != 5).collect();
+            let mut want = Split::new(width);
+            let mut want_keys = vec![0; width];
+            // SAFETY: AVX2 and FMA are available, checked above.
+            let sums = unsafe { avx2::row_errors(&p, &g, &v, &mut want.errors) };
+            want.add(sums, usize::MAX, 0);
+            want.count(&mut want_keys);
+            let mut got = Split::new(width);
+            let mut got_keys = vec![0; width];
+            count_row(&mut got, &p, &g, &v, &mut got_keys);
+            assert_eq!(got.sums, want.sums, "width {width}");
+            assert_eq!(got_keys, want_keys, "width {width}");
+            assert_eq!(got.lo.min(HISTOGRAM_BINS), want.lo.min(HISTOGRAM_BINS));
+            assert_eq!(got.hi, want.hi);
+            assert_eq!(
+                got.histogram[..HISTOGRAM_BINS],
+                want.histogram[..HISTOGRAM_BINS],
+                "width {width}"
+            );
         }
     }
 
