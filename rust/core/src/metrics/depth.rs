@@ -181,12 +181,9 @@ fn add_lanes<T: Real>(
 mod avx2 {
     use std::arch::x86_64::*;
 
+    pub use super::super::fastmath::avx2::available;
+    use super::super::fastmath::avx2::lanes;
     use super::super::fastmath::{ln_ratio, LN_SERIES, LN_S_MAX};
-
-    /// Whether [`row_sums`] may run here.
-    pub fn available() -> bool {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-    }
 
     /// The running sums: four counts as integers, six sums of f64, one lane per pixel of a step.
     struct Sums {
@@ -324,18 +321,6 @@ mod avx2 {
         *log_sq = _mm256_fmadd_pd(ln, ln, *log_sq);
         *log = _mm256_add_pd(*log, ln);
         *log_abs = _mm256_add_pd(*log_abs, _mm256_andnot_pd(sign, ln));
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn lanes(x: __m256d) -> [f64; 4] {
-        let (low, high) = (_mm256_castpd256_pd128(x), _mm256_extractf128_pd::<1>(x));
-        [
-            _mm_cvtsd_f64(low),
-            _mm_cvtsd_f64(_mm_unpackhi_pd(low, low)),
-            _mm_cvtsd_f64(high),
-            _mm_cvtsd_f64(_mm_unpackhi_pd(high, high)),
-        ]
     }
 
     /// [`LN_SERIES`] in Estrin's form, as the scalar one.

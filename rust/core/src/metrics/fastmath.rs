@@ -122,6 +122,30 @@ pub fn atan2_degrees_lanes<const N: usize>(y: [f64; N], x: [f64; N]) -> [f64; N]
     out
 }
 
+/// The AVX2 + FMA pieces the metric kernels share.
+#[cfg(target_arch = "x86_64")]
+pub mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// Whether the AVX2 + FMA kernels may run here.
+    pub fn available() -> bool {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+
+    /// The four lanes of `x`, lowest first.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub fn lanes(x: __m256d) -> [f64; 4] {
+        let (low, high) = (_mm256_castpd256_pd128(x), _mm256_extractf128_pd::<1>(x));
+        [
+            _mm_cvtsd_f64(low),
+            _mm_cvtsd_f64(_mm_unpackhi_pd(low, low)),
+            _mm_cvtsd_f64(high),
+            _mm_cvtsd_f64(_mm_unpackhi_pd(high, high)),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -344,13 +344,10 @@ fn add_lanes<T: Real>(
 mod avx2 {
     use std::arch::x86_64::*;
 
+    pub use super::super::fastmath::avx2::available;
+    use super::super::fastmath::avx2::lanes;
     use super::super::fastmath::{ATAN_SERIES, TAN_PI_8};
     use super::{BINS_PER_DEGREE, HISTOGRAM_BINS, KEYS_PER_DEGREE, NO_KEY};
-
-    /// Whether [`row_errors`] may run here.
-    pub fn available() -> bool {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-    }
 
     /// [`super::row_errors`] of one row of f32 maps. Only call where [`available`].
     #[target_feature(enable = "avx2,fma")]
@@ -497,18 +494,6 @@ mod avx2 {
         let bytes = u32::from_le_bytes([v[0], v[1], v[2], v[3]].map(u8::from));
         let ones = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bytes as i32));
         _mm256_castsi256_pd(_mm256_sub_epi64(_mm256_setzero_si256(), ones))
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn lanes(x: __m256d) -> [f64; 4] {
-        let (low, high) = (_mm256_castpd256_pd128(x), _mm256_extractf128_pd::<1>(x));
-        [
-            _mm_cvtsd_f64(low),
-            _mm_cvtsd_f64(_mm_unpackhi_pd(low, low)),
-            _mm_cvtsd_f64(high),
-            _mm_cvtsd_f64(_mm_unpackhi_pd(high, high)),
-        ]
     }
 
     /// Of four pixels: |p x g|, p . g, and the masks of the pixels kept and of the predictions
