@@ -82,24 +82,32 @@ where
     // One accumulator per thread, not per split of the work, as accumulators may be large (the
     // normals' histograms), with tasks small enough that the threads share the work out evenly
     // when some of them run slower (other work on the machine). A task holds its thread's
-    // accumulator, which no other thread takes meanwhile; `fold` must not wait on rayon, or
-    // another task might run on this thread, find the accumulator taken and panic.
+    // accumulator meanwhile; should a `fold` wait on rayon, which may run another task on the
+    // same thread, that task finds the accumulator taken and starts a spare one.
     let threads = rayon::current_num_threads();
     let accumulators: Vec<Mutex<Option<A>>> = (0..threads).map(|_| Mutex::new(None)).collect();
+    let spares = Mutex::new(Vec::new());
     let rows_per_task = (TASK_PIXELS / out_per_row).max(1);
     out.par_chunks_mut(out_per_row * rows_per_task)
         .enumerate()
         .for_each(|(t, out)| {
             let thread = rayon::current_thread_index().unwrap_or(0) % threads;
-            let mut slot = accumulators[thread]
-                .try_lock()
-                .expect("one task per thread");
-            let acc = slot.take().unwrap_or_else(&init);
-            *slot = Some(task(acc, t * rows_per_task, out));
+            match accumulators[thread].try_lock() {
+                Ok(mut slot) => {
+                    let acc = slot.take().unwrap_or_else(&init);
+                    *slot = Some(task(acc, t * rows_per_task, out));
+                }
+                // Taken (or poisoned by a panicking task, whose panic rayon passes on anyway).
+                Err(_) => {
+                    let acc = task(init(), t * rows_per_task, out);
+                    spares.lock().unwrap_or_else(|e| e.into_inner()).push(acc);
+                }
+            }
         });
     accumulators
         .into_iter()
         .filter_map(|a| a.into_inner().expect("no task panicked"))
+        .chain(spares.into_inner().unwrap_or_else(|e| e.into_inner()))
         .reduce(merge)
         .unwrap_or_else(init)
 }
@@ -158,5 +166,42 @@ impl Real for f64 {
     }
     fn as_f32(_: &[Self]) -> Option<&[f32]> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row is folded once, into whichever accumulator, also when `fold` itself waits on
+    /// rayon (which may run another task on the same thread meanwhile).
+    #[test]
+    fn fold_rows_into_counts_every_row_once_even_with_nested_rayon() {
+        let (rows, width) = (700, 200);
+        let mut out = vec![0u32; rows * width];
+        let pause = || std::thread::sleep(std::time::Duration::from_micros(50));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let total = pool.install(|| {
+            fold_rows_into(
+                rows,
+                width,
+                &mut out,
+                || 0u64,
+                |acc, row, out_row| {
+                    // While the half another thread took runs, this one takes other tasks.
+                    rayon::join(pause, pause);
+                    *acc += row as u64;
+                    out_row.fill(row as u32);
+                },
+                |a, b| a + b,
+            )
+        });
+        assert_eq!(total, (0..rows as u64).sum::<u64>());
+        for (row, chunk) in out.chunks(width).enumerate() {
+            assert!(chunk.iter().all(|&v| v == row as u32));
+        }
     }
 }
