@@ -14,6 +14,8 @@ pub mod rows;
 pub mod samples;
 pub mod semantic;
 mod simd;
+#[cfg(test)]
+mod test_random;
 pub mod transform;
 pub mod walk;
 

@@ -332,16 +332,7 @@ mod tests {
         best
     }
 
-    /// Deterministic pseudo-random numbers (an LCG: no dependency needed).
-    pub(super) fn lcg(seed: u64) -> impl FnMut() -> u32 {
-        let mut state = seed;
-        move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as u32
-        }
-    }
+    pub(super) use crate::test_random::lcg;
 
     /// Deterministic pseudo-random integer colours.
     fn colours(n: usize, seed: u64) -> Vec<[f64; 3]> {

@@ -365,13 +365,7 @@ mod tests {
         }
         // Ratios near 1 and far from it, NaN and infinite predictions, ground truth out of range,
         // an invalid pixel, and widths that leave every tail length.
-        let mut state = 12345u64;
-        let mut uniform = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut uniform = crate::test_random::uniform(12345);
         for width in [1, 3, 4, 7, 64, 1001] {
             for far in [0.0, 0.3] {
                 let g: Vec<f32> = (0..width)

@@ -751,13 +751,8 @@ mod tests {
         if !avx2::available() {
             return;
         }
-        let mut state = 2024u64;
-        let mut uniform = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-        };
+        let mut unit = crate::test_random::uniform(2024);
+        let mut uniform = || unit() * 2.0 - 1.0;
         for width in [1, 2, 3, 4, 5, 9, 257] {
             let g: Vec<f32> = (0..3 * width)
                 .map(|i| if i % 37 < 3 { 0.0 } else { uniform() as f32 })
@@ -793,13 +788,8 @@ mod tests {
         if !avx2::available() {
             return;
         }
-        let mut state = 7u64;
-        let mut uniform = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-        };
+        let mut unit = crate::test_random::uniform(7);
+        let mut uniform = || unit() * 2.0 - 1.0;
         for width in [1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 257] {
             let g: Vec<f32> = (0..3 * width)
                 .map(|i| match i % 37 {
