@@ -182,7 +182,7 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     pub use super::super::fastmath::avx2::available;
-    use super::super::fastmath::avx2::lanes;
+    use super::super::fastmath::avx2::{lanes, mask};
     use super::super::fastmath::{ln_ratio, LN_SERIES, LN_S_MAX};
 
     /// The running sums: four counts as integers, six sums of f64, one lane per pixel of a step.
@@ -241,15 +241,6 @@ mod avx2 {
     fn load(x: &[f32]) -> __m256d {
         // Element by element, which compiles to one unaligned load: no unsafe pointer read.
         _mm256_cvtps_pd(_mm_setr_ps(x[0], x[1], x[2], x[3]))
-    }
-
-    /// Four bools as all-ones / all-zeros lanes.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn mask(v: &[bool]) -> __m256d {
-        let bytes = u32::from_le_bytes([v[0], v[1], v[2], v[3]].map(u8::from));
-        let ones = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bytes as i32));
-        _mm256_castsi256_pd(_mm256_sub_epi64(_mm256_setzero_si256(), ones))
     }
 
     #[inline]

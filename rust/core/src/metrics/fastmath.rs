@@ -132,6 +132,15 @@ pub mod avx2 {
         is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
     }
 
+    /// Four bools as all-ones / all-zeros lanes.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub fn mask(v: &[bool]) -> __m256d {
+        let bytes = u32::from_le_bytes([v[0], v[1], v[2], v[3]].map(u8::from));
+        let ones = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bytes as i32));
+        _mm256_castsi256_pd(_mm256_sub_epi64(_mm256_setzero_si256(), ones))
+    }
+
     /// The four lanes of `x`, lowest first.
     #[inline]
     #[target_feature(enable = "avx2,fma")]

@@ -345,7 +345,7 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     pub use super::super::fastmath::avx2::available;
-    use super::super::fastmath::avx2::lanes;
+    use super::super::fastmath::avx2::{lanes, mask};
     use super::super::fastmath::{ATAN_SERIES, TAN_PI_8};
     use super::{BINS_PER_DEGREE, HISTOGRAM_BINS, KEYS_PER_DEGREE, NO_KEY};
 
@@ -485,15 +485,6 @@ mod avx2 {
             _mm256_permute4x64_pd::<0b10_11_00_01>(y),
             _mm256_permute4x64_pd::<0b11_00_01_10>(z),
         ]
-    }
-
-    /// Four bools as all-ones / all-zeros lanes.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn mask(v: &[bool]) -> __m256d {
-        let bytes = u32::from_le_bytes([v[0], v[1], v[2], v[3]].map(u8::from));
-        let ones = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bytes as i32));
-        _mm256_castsi256_pd(_mm256_sub_epi64(_mm256_setzero_si256(), ones))
     }
 
     /// Of four pixels: |p x g|, p . g, and the masks of the pixels kept and of the predictions
