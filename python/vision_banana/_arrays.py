@@ -117,6 +117,13 @@ def check_number(
     return value
 
 
+def check_positive_int(value: Any, name: str) -> int:
+    """A positive integer (Python or numpy; not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 ENCODED_DTYPES = {
     np.dtype(np.uint8): "uint8",
     np.dtype(np.uint16): "uint16",

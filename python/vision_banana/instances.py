@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
-from ._arrays import as_picture, check_number, check_unit_range, to_4d
+from ._arrays import as_picture, check_number, check_positive_int, check_unit_range, to_4d
 from .colors import distinct_palette
 from .errors import InvalidArgumentError, InvalidTypeError
 
@@ -142,9 +142,7 @@ class Instances:
         Areas and boxes are recounted; colours and scores are kept. An instance too small to hit
         any sampled pixel keeps its id with area 0 and box (0, 0, 0, 0).
         """
-        for name, value in (("height", height), ("width", width)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}")
+        height, width = check_positive_int(height, "height"), check_positive_int(width, "width")
         h, w = self.ids.shape
         rows = np.minimum(((np.arange(height) + 0.5) * h / height).astype(np.intp), h - 1)
         cols = np.minimum(((np.arange(width) + 0.5) * w / width).astype(np.intp), w - 1)

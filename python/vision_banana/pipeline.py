@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from . import _preview
+from ._arrays import check_positive_int
 from .backends.base import Generator, as_pil_image
 from .backends.callable import CallableGenerator
 from .depth import decode_depth
@@ -585,8 +586,7 @@ class VisionBanana:
         """
         if task not in TASKS:
             raise InvalidArgumentError(f"task must be one of {TASKS}, got {task!r}")
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise InvalidArgumentError(f"workers must be a positive integer, got {workers!r}")
+        workers = check_positive_int(workers, "workers")
         method = getattr(self, task)
         items = list(images)
 

@@ -44,6 +44,7 @@ from typing import Any
 
 from PIL import Image
 
+from .._arrays import check_number, check_positive_int
 from ..errors import GeneratorError, InvalidArgumentError, InvalidTypeError
 from .base import Generator, as_pil_image, to_rgb_image
 from .reference import generation_size
@@ -202,18 +203,14 @@ class DiffusersGenerator(Generator):
             raise InvalidTypeError(f"model must be a preset name or a model id, got {model!r}")
         if lora is not None and not isinstance(lora, str):
             lora = _path_text(lora, "lora")
-        if isinstance(lora_scale, bool) or not isinstance(lora_scale, (int, float)):
-            raise InvalidTypeError(f"lora_scale must be a number, got {lora_scale!r}")
         if cpu_offload not in _CPU_OFFLOAD:
             raise InvalidArgumentError(
                 f"cpu_offload must be False, True, 'model' or 'sequential', got {cpu_offload!r}"
             )
         if device is not None and not isinstance(device, str):
             device = str(device)  # a torch.device
-        if steps is not None and (
-            isinstance(steps, bool) or not isinstance(steps, int) or steps < 1
-        ):
-            raise InvalidArgumentError(f"steps must be a positive integer, got {steps!r}")
+        if steps is not None:
+            steps = check_positive_int(steps, "steps")
         if guidance is not None and (
             isinstance(guidance, bool)
             or not isinstance(guidance, (int, float))
@@ -224,7 +221,7 @@ class DiffusersGenerator(Generator):
         self.model = model if pipeline is None else type(pipeline).__name__
         self.model_id = PRESETS[model].model_id if model in PRESETS else model
         self.lora = lora
-        self.lora_scale = float(lora_scale)
+        self.lora_scale = check_number(lora_scale, "lora_scale")
         self.dtype = dtype
         self.device = device
         self.cpu_offload = cpu_offload

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .._arrays import check_positive_int
 from ..depth import encode_depth
 from ..errors import GeneratorError, InvalidArgumentError, InvalidTypeError, VisionBananaError
 from ..instances import encode_instances
@@ -47,9 +48,8 @@ def generation_size(
         >>> generation_size(1051, 1440)
         (880, 1200)
     """
-    for name, value in (("height", height), ("width", width), ("pixels", pixels)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}")
+    height, width = check_positive_int(height, "height"), check_positive_int(width, "width")
+    pixels = check_positive_int(pixels, "pixels")
     scale = math.sqrt(pixels / (height * width))
 
     def side(length: int) -> int:
