@@ -253,6 +253,7 @@ def test_a_given_pipeline_is_put_in_eval_mode():
         ({"size": "large"}, InvalidArgumentError, "size must be 'auto'"),
         ({"lora": 3}, InvalidTypeError, "lora must be a path or a hub id, got int"),
         ({"lora_scale": "high"}, InvalidTypeError, "lora_scale must be a number"),
+        ({"lora_scale": float("nan")}, InvalidArgumentError, "lora_scale must be finite, got nan"),
     ],
 )
 def test_malformed_arguments_are_refused_at_once(kwargs, error, message):
