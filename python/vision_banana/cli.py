@@ -326,9 +326,9 @@ def _generator(args: argparse.Namespace) -> Generator:
 def _run(args: argparse.Namespace) -> None:
     vision = VisionBanana(_generator(args), seed=args.seed)
     mapping = _mapping(args)
-    task = "refer" if args.task == "referring" else args.task
+    task = args.task
     options: dict[str, object] = {}
-    if task in ("semantic", "refer"):
+    if task in ("semantic", "referring"):
         if args.prompt is not None:
             options["prompt"] = args.prompt
         elif mapping is not None and mapping.classes:
