@@ -38,7 +38,7 @@ from .io import read_image, write_image
 from .normals import decode_normals
 from .pipeline import VisionBanana
 from .prompts import ColorMapping, parse_mapping
-from .segmentation import decode_referring, decode_semantic
+from .semantic import decode_referring, decode_semantic
 
 __all__ = ["main"]
 

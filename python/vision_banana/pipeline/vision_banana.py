@@ -45,7 +45,7 @@ from ..prompts import (
     semantic_prompt,
 )
 from ..resize import resize_depth, resize_labels, resize_normals
-from ..segmentation import decode_referring, decode_semantic
+from ..semantic import decode_referring, decode_semantic
 from .results import (
     BatchResult,
     DepthResult,

@@ -225,3 +225,14 @@ def test_colour_text_is_accepted_everywhere():
     assert vb.encode_semantic(np.array([[1]]), ["green", "RGB(1, 2, 3)"]).tolist() == [[[1, 2, 3]]]
     with pytest.raises(InvalidArgumentError, match="could not read a colour from 'reddish'"):
         vb.decode_semantic(picture, ["reddish"])
+
+
+def test_the_old_module_name_segmentation_still_imports_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    sys.modules.pop("vision_banana.segmentation", None)
+    with pytest.warns(DeprecationWarning, match=r"vision_banana\.segmentation is deprecated"):
+        old = importlib.import_module("vision_banana.segmentation")
+    assert old.decode_semantic is vb.decode_semantic
+    assert old.decode_referring is vb.decode_referring
