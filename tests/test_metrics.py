@@ -285,6 +285,24 @@ def test_instance_edge_cases():
         m.update(one, one, np.ones((3, 3), bool))
 
 
+def test_instance_batch_arguments_must_have_one_entry_per_image():
+    one = np.ones((1, 4, 4), bool)
+    valid = np.ones((4, 4), bool)
+    m = InstanceMetric()
+    with pytest.raises(
+        InvalidArgumentError, match=r"one mask \(or None\) per image.*3 images, got 2"
+    ):
+        m.update([one] * 3, [one] * 3, [valid] * 2)
+    with pytest.raises(InvalidArgumentError, match="3 images, got 2 entries"):
+        m.update([one] * 3, [one] * 2)
+    with pytest.raises(InvalidArgumentError, match="a sequence of"):
+        m.update([one] * 3, [one] * 3, valid)
+    # Nothing was counted by the refused calls.
+    assert m.compute()["il_mcc"] == 0.0 and np.isnan(m.compute()["pmf1"])
+    m.update([one] * 2, [one] * 2, [valid, None])
+    assert m.compute() == {"pmf1": 1.0, "il_mcc": 0.0, "cgf1": 0.0}
+
+
 # ---------------------------------------------------------------------------------------------
 # Depth
 

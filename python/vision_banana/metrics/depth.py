@@ -54,7 +54,7 @@ def _depth_from_sums(s: np.ndarray) -> dict[str, float]:
         s[..., 9] / c / math.log(10),
         np.sqrt(np.maximum(mean_d2 - mean_d**2, 0.0)) * 100,
     )
-    return dict(zip(_DEPTH_KEYS, values, strict=False))
+    return dict(zip(_DEPTH_KEYS, values, strict=True))
 
 
 class DepthMetric(_Accumulator):
@@ -120,7 +120,7 @@ class DepthMetric(_Accumulator):
             if valid3 is not None:
                 mask &= valid3
             pred3 = np.stack(
-                [_align(*x, self.alignment) for x in zip(pred3, gt3, mask, strict=False)]
+                [_align(*x, self.alignment) for x in zip(pred3, gt3, mask, strict=True)]
             )
         sums = _core.depth_sums(pred3, gt3, valid3, self.min_depth, top)
         self.pooled += sums.sum(axis=0)
@@ -137,7 +137,7 @@ class DepthMetric(_Accumulator):
         if not self.images:
             return dict.fromkeys(_DEPTH_KEYS, math.nan)
         return {
-            k: float(v / self.images) for k, v in zip(_DEPTH_KEYS, self.image_sums, strict=False)
+            k: float(v / self.images) for k, v in zip(_DEPTH_KEYS, self.image_sums, strict=True)
         }
 
 
