@@ -114,14 +114,14 @@ def check_number(
     """A finite real number, optionally strictly above / below a bound."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise InvalidTypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise InvalidArgumentError(f"{name} must be finite, got {value}")
-    if above is not None and not value > above:
-        raise InvalidArgumentError(f"{name} must be above {above:g}, got {value:g}")
-    if below is not None and not value < below:
-        raise InvalidArgumentError(f"{name} must be below {below:g}, got {value:g}")
-    return value
+    number = float(value)
+    if not np.isfinite(number):
+        raise InvalidArgumentError(f"{name} must be finite, got {number}")
+    if above is not None and not number > above:
+        raise InvalidArgumentError(f"{name} must be above {above:g}, got {number:g}")
+    if below is not None and not number < below:
+        raise InvalidArgumentError(f"{name} must be below {below:g}, got {number:g}")
+    return number
 
 
 def check_positive_int(value: Any, name: str) -> int:

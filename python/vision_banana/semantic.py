@@ -232,12 +232,9 @@ def decode_referring(
         rgb, colors, background=background, max_distance=max_distance, ignore_index=count
     )
     referents = np.arange(count, dtype=labels.dtype).reshape((count,) + (1,) * 2)
-    # numpy's stubs type comparisons as Any; the result is a bool array.
-    masks: NDArray[np.bool_]
-    if labels.ndim == 3:
-        masks = labels[:, None] == referents[None]
-    else:
-        masks = labels[None] == referents
+    # (..., 1, H, W) against (K, 1, 1): (K, H, W), or (N, K, H, W) for a batch. numpy's stubs
+    # type comparisons as Any.
+    masks: NDArray[np.bool_] = labels[..., None, :, :] == referents
     return masks
 
 

@@ -101,7 +101,7 @@ def batch_arguments(
     count = len(images)
     prompt_list = [prompts] * count if isinstance(prompts, str) else list(prompts)
     if seeds is None or isinstance(seeds, (int, np.integer)):
-        seed_list: list[int | None] = [seeds] * count  # type: ignore[list-item]
+        seed_list: list[int | None] = [None if seeds is None else int(seeds)] * count
     else:
         seed_list = list(seeds)
     for name, values in (("prompts", prompt_list), ("seeds", seed_list)):

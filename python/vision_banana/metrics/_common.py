@@ -20,7 +20,9 @@ def _array(x: Any, name: str) -> np.ndarray:
     return native(x)
 
 
-def _same_shape(pred: np.ndarray, gt: np.ndarray, valid: Any, channels: int | None = None):
+def _same_shape(
+    pred: np.ndarray, gt: np.ndarray, valid: Any, channels: int | None = None
+) -> np.ndarray | None:
     """Checks that pred and gt match, and valid (if any) matches them without the channel axis."""
     if pred.shape != gt.shape:
         raise InvalidArgumentError(
