@@ -158,6 +158,7 @@ def _colour_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
 
 def _mapping(args: argparse.Namespace) -> ColorMapping | None:
     """The colours from --prompt or --mapping, with --background applied."""
+    mapping: ColorMapping | None
     if args.prompt is not None:
         mapping = parse_mapping(args.prompt)
     elif args.mapping is not None:
@@ -248,10 +249,11 @@ def _reference(spec: str, args: argparse.Namespace) -> Generator:
     # The generator sees only the image, so each image's truth is found by its pixels.
     files = {}
     for path in args.images:
-        truth = args.truth / f"{path.stem}.npy"
-        if not truth.is_file():
-            raise InvalidArgumentError(f"--truth has no {truth.name} for {path}")
-        files[hashlib.sha1(np.ascontiguousarray(read_image(path)).tobytes()).hexdigest()] = truth
+        truth_file = args.truth / f"{path.stem}.npy"
+        if not truth_file.is_file():
+            raise InvalidArgumentError(f"--truth has no {truth_file.name} for {path}")
+        pixels = np.ascontiguousarray(read_image(path)).tobytes()
+        files[hashlib.sha1(pixels).hexdigest()] = truth_file
     task = args.task
 
     def truth(image: object, prompt: str) -> dict[str, object]:

@@ -81,7 +81,8 @@ def to_rgb_image(answer: Any, source: str = "the generator") -> Image.Image:
         if isinstance(answer, (bytes, bytearray, memoryview)):
             with Image.open(io.BytesIO(bytes(answer))) as opened:
                 opened.load()
-                return opened.convert("RGB")
+                picture: Image.Image = opened.convert("RGB")  # Pillow types `opened` as Any
+                return picture
         if isinstance(answer, (Image.Image, np.ndarray)):
             return as_pil_image(answer, "the answer")
     except (OSError, ValueError, TypeError, Image.DecompressionBombError) as error:

@@ -58,8 +58,9 @@ class InstanceMetric(_Accumulator):
     sam3 adds 1e-4 / 1e-6 to the denominators; we do not (results differ by < 1e-3 relative).
 
     ``update(pred, gt, valid=None)``: one image's stacks of masks, pred (P, H, W) and gt (G, H, W),
-    P or G possibly 0; or two sequences of such stacks (a batch). ``valid`` (H, W) removes pixels
-    from every mask of the image.
+    P or G possibly 0, each a bool (or numeric, nonzero inside) array or an
+    :class:`~vision_banana.instances.Instances` (its ``masks()``); or two sequences of such stacks
+    (a batch). ``valid`` (H, W) removes pixels from every mask of the image.
 
     Example:
         >>> gt = np.zeros((1, 4, 4), bool); gt[0, :2] = True
