@@ -15,12 +15,13 @@ _GREY = (128, 128, 128)
 
 def as_uint8(picture: np.ndarray) -> np.ndarray:
     """An (H, W, C) picture as (H, W, 3) uint8 for display."""
-    shown = picture[..., :3]
+    shown: np.ndarray = picture[..., :3]
     if shown.dtype == np.uint8:
         return shown
-    if shown.dtype == np.uint16:
-        return (shown >> 8).astype(np.uint8)
-    return np.rint(np.clip(shown, 0, 1) * 255).astype(np.uint8)
+    # numpy's stubs type arithmetic on an array of unknown dtype as Any.
+    scaled = shown >> 8 if shown.dtype == np.uint16 else np.rint(np.clip(shown, 0, 1) * 255)
+    display: np.ndarray = scaled.astype(np.uint8)
+    return display
 
 
 def depth_shade(depth: np.ndarray) -> np.ndarray:
@@ -45,7 +46,8 @@ def labels_shade(
     table = np.zeros((max(int(labels.max(initial=0)) + 1, len(colors)), 3), np.uint8)
     table[:] = background
     table[: len(colors)] = np.rint(np.asarray(colors, np.float64).reshape(-1, 3)).astype(np.uint8)
-    return table[labels]
+    painted: np.ndarray = table[labels]
+    return painted
 
 
 def masks_shade(
