@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 import vision_banana as vb
-from vision_banana.backends import CallableGenerator, Degradation, ReferenceGenerator
 from vision_banana._preview import BAR_WIDTH
+from vision_banana.backends import CallableGenerator, Degradation, ReferenceGenerator
 
 H, W = 90, 120
 PHOTO = np.random.default_rng(0).integers(0, 255, (H, W, 3), dtype=np.uint8)

@@ -8,7 +8,8 @@ ground-truth array (as `read_truth` gives it) and its name to the `Outputs` to w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,17 @@ def _target_colour(colour: RGB | None, bits: int) -> tuple[int, int, int] | None
     return (colour[0] * factor, colour[1] * factor, colour[2] * factor)
 
 
+@contextmanager
+def _invalid_as_option() -> Iterator[None]:
+    """The encoders' errors for unpaintable values say how to paint them in Python
+    (``invalid=``); on the command line that is ``--invalid COLOR``."""
+    try:
+        yield
+    except InvalidArgumentError as error:
+        message = str(error).replace("Pass invalid=(r, g, b)", "Pass --invalid COLOR")
+        raise InvalidArgumentError(message) from None
+
+
 def depth(
     *,
     scale: float | None,
@@ -108,9 +120,10 @@ def depth(
         metres = values.astype(np.float64) * (1.0 if scale is None else scale)
         if zero_invalid:
             metres[values == 0] = np.nan
-        picture = encode_depth(
-            metres, dtype=_DTYPES[bits], invalid=_target_colour(invalid, bits), **options
-        )
+        with _invalid_as_option():
+            picture = encode_depth(
+                metres, dtype=_DTYPES[bits], invalid=_target_colour(invalid, bits), **options
+            )
         known = metres[np.isfinite(metres) & (metres >= 0)]
         span = f"{known.min():.3f}-{known.max():.3f} m" if known.size else "no valid depth"
         summary = f"{name}: {values.shape[1]}x{values.shape[0]} depth {span}, {colormap}"
@@ -142,9 +155,10 @@ def normals(*, frame: str, bits: int, invalid: RGB | None) -> TruthEncoder:
             )
         # to_opencv flips y and z, so it also takes OpenCV vectors to the paper's frame.
         vectors = to_opencv(values) if frame == "opencv" else values
-        picture = encode_normals(
-            vectors, dtype=_DTYPES[bits], invalid=_target_colour(invalid, bits)
-        )
+        with _invalid_as_option():
+            picture = encode_normals(
+                vectors, dtype=_DTYPES[bits], invalid=_target_colour(invalid, bits)
+            )
         summary = f"{name}: {values.shape[1]}x{values.shape[0]} normals ({frame} frame)"
         return Outputs(summary, {".png": picture, ".prompt.txt": normals_prompt()})
 
