@@ -440,6 +440,10 @@ def test_decode_instances_writes_coco_rle_that_pycocotools_reads(tmp_path):
         assert record["color"] == list(item.color)
         assert record["score"] == item.score
 
+    vb.write_image(tmp_path / "blank.png", np.zeros((8, 8, 3), np.uint8))
+    assert main(["decode", "instances", str(tmp_path / "blank.png"), "-o", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "blank.instances.json").read_text()) == []
+
 
 def test_decode_help_shows_the_decoders_defaults(capsys):
     with pytest.raises(SystemExit):

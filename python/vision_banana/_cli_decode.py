@@ -174,7 +174,8 @@ def instances(mapping: ColorMapping | None, options: Mapping[str, Any]) -> Pictu
     def run(picture: np.ndarray, name: str) -> Outputs:
         found = extract_instances(picture, background=background, **options)
         summary = f"{name}: {_size(picture)} instance ids: {len(found)} instances"
-        records = json.dumps(instance_records(found), indent=1)
+        # One record per line: short enough to read, and still one JSON list.
+        records = "[" + ",\n ".join(json.dumps(r) for r in instance_records(found)) + "]"
         shade = _preview.ids_shade(found.ids)
         return Outputs(
             summary,

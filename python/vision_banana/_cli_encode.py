@@ -8,22 +8,22 @@ ground-truth array (as `read_truth` gives it) and its name to the `Outputs` to w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ._arrays import check_number
 from ._cli_files import Outputs
-from .colors import RGB
+from .colors import RGB, ColorFormat
 from .depth import encode_depth
 from .errors import InvalidArgumentError
 from .instances import encode_instances
 from .io import read_image
 from .normals import encode_normals, to_opencv
-from .prompts import ColorMapping, depth_prompt, instance_prompt, normals_prompt
+from .prompts import depth_prompt, instance_prompt, normals_prompt, parse_mapping, semantic_prompt
 from .semantic import encode_semantic
 
 __all__ = ["TruthEncoder", "depth", "instances", "normals", "read_truth", "semantic"]
@@ -165,27 +165,57 @@ def normals(*, frame: str, bits: int, invalid: RGB | None) -> TruthEncoder:
     return run
 
 
-def semantic(mapping: ColorMapping, prompt: str, *, ignore_index: int | None) -> TruthEncoder:
-    """Label maps (label i = the i-th class of ``mapping``) to semantic pictures, with ``prompt``
-    (which names ``mapping``'s colours) beside each.
+def semantic(
+    *,
+    prompt: str | None,
+    entries: Mapping[str, RGB] | None,
+    classes: Sequence[str] | None,
+    background: RGB | None,
+    style: Literal["json", "sentences"],
+    color_format: ColorFormat,
+    options: Mapping[str, Any],
+) -> TruthEncoder:
+    """Label maps (label i = the i-th class) to semantic pictures, with the prompt that names
+    their colours beside each.
 
-    Args:
-        mapping: class colours in label order, and the background colour.
-        prompt: the prompt that asks for these colours.
-        ignore_index: the label of unlabelled pixels, painted in the background colour.
+    The colours come from exactly one of:
+        prompt: a prompt naming them (written beside as it is; its background, black when it
+            names none, cannot be changed by ``background``);
+        entries: {class: colour} in label order, a "background" entry allowed;
+        classes: names in label order, coloured by `distinct_palette` as `semantic_prompt` does.
+    For ``entries`` and ``classes`` the prompt is `semantic_prompt` with ``style``,
+    ``color_format`` and ``background``, and the colours painted are read back from it.
+
+    ``options``: keywords of `encode_semantic` (ignore_index: the label painted in the
+    background colour).
     """
+    if prompt is not None:
+        if background is not None:
+            raise InvalidArgumentError(
+                "--background cannot be used with --prompt: the prompt names the background "
+                "(black when it names none)"
+            )
+    else:
+        names = entries if entries is not None else classes
+        if not names:
+            raise InvalidArgumentError("encode semantic needs --prompt, --mapping or --classes")
+        prompt = semantic_prompt(
+            names, style=style, color_format=color_format, background=background
+        )
+    mapping = parse_mapping(prompt)
+    if not mapping.classes:
+        raise InvalidArgumentError(f"--prompt names no class with a colour: {prompt!r}")
+    text = prompt
 
     def run(values: np.ndarray, name: str) -> Outputs:
         _map(values, name, "labels", "iu")
-        picture = encode_semantic(
-            values, mapping, ignore_index=ignore_index, background=mapping.background
-        )
+        picture = encode_semantic(values, mapping, background=mapping.background, **options)
         present = [i for i in range(len(mapping.classes)) if np.any(values == i)]
         summary = (
             f"{name}: {values.shape[1]}x{values.shape[0]} labels, {len(present)} of "
             f"{len(mapping.classes)} classes present"
         )
-        return Outputs(summary, {".png": picture, ".prompt.txt": prompt})
+        return Outputs(summary, {".png": picture, ".prompt.txt": text})
 
     return run
 

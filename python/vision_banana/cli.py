@@ -3,19 +3,40 @@
     vision-banana decode depth PICTURE... -o OUTDIR
         [--lam L] [--c C] [--max-depth M] [--colormap NAME]
     vision-banana decode normals PICTURE... -o OUTDIR
-    vision-banana decode semantic|referring|instances PICTURE... -o OUTDIR
-        [--prompt TEXT | --mapping JSON] [--background COLOR]
+        [--frame paper|opencv] [--sky-tolerance T] [--norm-range LOW HIGH]
+    vision-banana decode semantic|referring PICTURE... -o OUTDIR
+        (--prompt TEXT | --mapping JSON) [--background COLOR] [--max-distance D]
+        [--ignore-index N]                                           (semantic)
+    vision-banana decode instances PICTURE... -o OUTDIR
+        [--prompt TEXT | --mapping JSON] [--background COLOR] [--tau T]
+        [--connectivity 4|8|16] [--min-area-fraction F] [--erosion-keep K]
+        [--merge-bbox-ratio R]
+    vision-banana encode depth GROUND_TRUTH... -o OUTDIR
+        [--scale METRES_PER_UNIT] [--lam L] [--c C] [--colormap NAME] [--bits 8|16]
+        [--invalid COLOR] [--zero-invalid]
+    vision-banana encode normals GROUND_TRUTH... -o OUTDIR
+        [--frame paper|opencv] [--bits 8|16] [--invalid COLOR]
+    vision-banana encode semantic GROUND_TRUTH... -o OUTDIR
+        (--prompt TEXT | --mapping JSON | --classes NAME...) [--background COLOR]
+        [--ignore-index N] [--style json|sentences] [--color-format FORMAT]
+    vision-banana encode instances GROUND_TRUTH... -o OUTDIR [--background COLOR] [--class NAME]
     vision-banana run TASK IMAGE... -o OUTDIR
         --generator reference|callable:MODULE:FUNCTION|http:URL [--classes NAME...]
         [--prompt TEXT | --mapping JSON] [--truth DIR] [--seed N]
 
 ``decode`` writes, for each picture, ``OUTDIR/<stem>.npy`` (depth in metres, normals, label map,
 referring masks or instance-id map) and ``OUTDIR/<stem>.preview.png`` (the picture beside its
-decoded result), and prints a summary. ``run`` asks a generator for the picture first, then writes
-the result's files (`vision_banana.pipeline.Result.save`). Errors are one line on stderr and a
-non-zero exit status.
+decoded result; for depth with a colour bar in metres), for instances also
+``<stem>.instances.json`` (one record per instance with its COCO RLE mask), and prints a summary.
+Each option is the decoder's keyword of that name, with the decoder's default.
+``encode`` paints ground truth (``.npy``, or grey 8/16-bit ``.png``) as training targets:
+``OUTDIR/<stem>.png`` and the prompt asking for it, ``<stem>.prompt.txt``. Integer depths need
+``--scale`` (metres per unit): they are never taken as metres.
+``run`` asks a generator for the picture first, then writes the result's files
+(`vision_banana.pipeline.Result.save`). Errors are one line on stderr and exit status 1 (2 for
+usage errors); inputs whose outputs would overwrite each other or themselves are refused before
+anything is written.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -25,7 +46,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
@@ -34,14 +55,14 @@ from ._cli_decode import PictureDecoder, parameter_default
 from ._cli_encode import TruthEncoder, read_truth
 from ._cli_files import Outputs, check_inputs, write_outputs
 from .backends import CallableGenerator, Generator, HTTPGenerator, ReferenceGenerator
-from .colors import RGB, parse_color
+from .colors import RGB, ColorFormat, parse_color
 from .depth import COLORMAPS, decode_depth, encode_depth
 from .errors import InvalidArgumentError, VisionBananaError
 from .instances import extract_instances
 from .io import read_image
 from .normals import decode_normals
 from .pipeline import VisionBanana
-from .prompts import ColorMapping, parse_mapping, semantic_prompt
+from .prompts import ColorMapping, parse_mapping
 from .semantic import decode_referring, decode_semantic, encode_semantic
 
 __all__ = ["main"]
@@ -355,7 +376,7 @@ def _encode_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     semantic.add_argument(
         "--color-format",
-        choices=("name", "hex", "tuple", "angle", "rgb"),
+        choices=get_args(ColorFormat),
         default="name",
         help="how the prompt writes colours (default name)",
     )
@@ -470,29 +491,14 @@ def _truth_encoder(args: argparse.Namespace) -> TruthEncoder:
     background = _colour(args.background)
     if args.task == "instances":
         return _cli_encode.instances(background=background or (0, 0, 0), class_name=args.class_name)
-    if args.prompt is not None:
-        if background is not None:
-            raise InvalidArgumentError(
-                "--background cannot be used with --prompt: the prompt names the background "
-                "(black when it names none)"
-            )
-        prompt = args.prompt
-        mapping = parse_mapping(prompt)
-        if not mapping.classes:
-            raise InvalidArgumentError(f"--prompt names no class with a colour: {prompt!r}")
-    else:
-        names = args.classes if args.mapping is None else _mapping_entries(args.mapping)
-        prompt = semantic_prompt(
-            names, style=args.style, color_format=args.color_format, background=background
-        )
-        # The colours painted are the ones the prompt names, read back from it.
-        mapping = parse_mapping(prompt)
     return _cli_encode.semantic(
-        mapping,
-        prompt,
-        ignore_index=_given(args).get(
-            "ignore_index", parameter_default(encode_semantic, "ignore_index")
-        ),
+        prompt=args.prompt,
+        entries=None if args.mapping is None else _mapping_entries(args.mapping),
+        classes=args.classes,
+        background=background,
+        style=args.style,
+        color_format=args.color_format,
+        options=_given(args),
     )
 
 
