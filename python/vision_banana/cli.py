@@ -37,6 +37,7 @@ Each option is the decoder's keyword of that name, with the decoder's default.
 usage errors); inputs whose outputs would overwrite each other or themselves are refused before
 anything is written.
 """
+
 from __future__ import annotations
 
 import argparse
