@@ -46,7 +46,6 @@ def decode_semantic(
     labels: NDArray[np.uint32],
     max_distance: float | None,
     ignore_index: int,
-    wide: bool,
     return_distance: bool,
 ) -> tuple[NDArray[np.unsignedinteger], NDArray[np.float32] | None]: ...
 

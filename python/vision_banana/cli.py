@@ -552,7 +552,13 @@ def _reference(spec: str, args: argparse.Namespace) -> Generator:
         if task == "semantic":
             return {"labels": array, "classes": args.classes or []}
         if task == "referring":
-            return {"masks": dict(zip(args.classes or [], array, strict=False))}
+            names = args.classes or []
+            if len(names) != len(array):
+                raise InvalidArgumentError(
+                    f"--truth {files[key].name} holds {len(array)} masks for "
+                    f"{len(names)} expressions; give one mask per expression"
+                )
+            return {"masks": dict(zip(names, array, strict=True))}
         if task == "instances":
             return {"instances": array}
         return {task: array}

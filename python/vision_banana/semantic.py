@@ -139,7 +139,9 @@ def decode_semantic(
             channel range, as for depth).
 
     Returns:
-        The label map, (H, W) or (N, H, W): uint8 when every label fits, else uint16.
+        The label map, (H, W) or (N, H, W): uint8 when every label the call can write fits
+        (the class labels, and ``ignore_index`` when a background or ``max_distance`` can give
+        it), else uint16.
 
     Example:
         >>> picture = np.array([[[250, 5, 0], [0, 0, 0], [10, 240, 5]]], np.uint8)
@@ -173,9 +175,8 @@ def decode_semantic(
         )
     picture4 = to_4d(picture)
     check_unit_range(picture4, picture.shape)
-    wide = int(labels.max()) > 255
     out, distance = _core.decode_semantic(
-        picture4, palette, labels, max_distance, int(ignore_index), wide, bool(return_distance)
+        picture4, palette, labels, max_distance, int(ignore_index), bool(return_distance)
     )
     shape = picture.shape[:-1]
     out = out.reshape(shape)

@@ -57,11 +57,15 @@ def _masks(x: Any, name: str) -> np.ndarray:
     return (x != 0).view(np.uint8)
 
 
-def _float_pair(pred: Any, gt: Any) -> tuple[np.ndarray, np.ndarray]:
+def _float_pair(pred: Any, gt: Any, integers: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """pred and gt as float32 (both float32) or float64 arrays. ``integers``: None to accept
+    integer arrays, or the advice for refusing them (their unit is ambiguous)."""
     pred, gt = _array(pred, "pred"), _array(gt, "gt")
     for name, x in (("pred", pred), ("gt", gt)):
         if x.dtype.kind not in "fiu":
             raise InvalidTypeError(f"{name} must be a real-valued array, got dtype {x.dtype}")
+        if integers is not None and x.dtype.kind in "iu":
+            raise InvalidTypeError(f"{name} is an integer array ({x.dtype}): {integers}")
     dtype = np.float32 if pred.dtype == gt.dtype == np.float32 else np.float64
     return pred.astype(dtype, copy=False), gt.astype(dtype, copy=False)
 

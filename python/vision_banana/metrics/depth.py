@@ -12,6 +12,10 @@ from .._arrays import check_number, to_3d
 from ..errors import InvalidArgumentError
 from ._common import _Accumulator, _choice, _float_pair, _same_shape
 
+_METRES = (
+    "depth must be float metres; convert it first, e.g. depth / 1000 for millimetres (NYUv2) "
+    "or depth / 256 for KITTI's 16-bit PNGs"
+)
 _DEPTH_KEYS = (
     "delta1",
     "delta2",
@@ -54,7 +58,7 @@ def _depth_from_sums(s: np.ndarray) -> dict[str, float]:
         s[..., 9] / c / math.log(10),
         np.sqrt(np.maximum(mean_d2 - mean_d**2, 0.0)) * 100,
     )
-    return dict(zip(_DEPTH_KEYS, values, strict=False))
+    return dict(zip(_DEPTH_KEYS, values, strict=True))
 
 
 class DepthMetric(_Accumulator):
@@ -79,7 +83,9 @@ class DepthMetric(_Accumulator):
             evaluated pixel, as ZoeDepth and Depth Anything report) or "pixel" (pooled over all
             evaluated pixels of the dataset). Both are kept; ``compute(averaging=...)`` picks.
 
-    ``update(pred, gt, valid=None)``: depth maps (H, W) or (N, H, W), float or integer.
+    ``update(pred, gt, valid=None)``: depth maps (H, W) or (N, H, W), float, in metres. Integer
+    maps are refused: they are stored in a dataset's own unit (NYUv2 in millimetres, KITTI in
+    1/256 m), so convert first, e.g. ``gt / 1000`` or ``gt / 256``.
 
     Example:
         >>> m = DepthMetric()
@@ -111,7 +117,7 @@ class DepthMetric(_Accumulator):
         self.images = 0
 
     def update(self, pred: Any, gt: Any, valid: Any = None) -> None:
-        pred, gt = _float_pair(pred, gt)
+        pred, gt = _float_pair(pred, gt, integers=_METRES)
         valid3 = _same_shape(pred, gt, valid)
         pred3, gt3 = to_3d(pred), to_3d(gt)
         top = math.inf if self.max_depth is None else self.max_depth
@@ -120,7 +126,7 @@ class DepthMetric(_Accumulator):
             if valid3 is not None:
                 mask &= valid3
             pred3 = np.stack(
-                [_align(*x, self.alignment) for x in zip(pred3, gt3, mask, strict=False)]
+                [_align(*x, self.alignment) for x in zip(pred3, gt3, mask, strict=True)]
             )
         sums = _core.depth_sums(pred3, gt3, valid3, self.min_depth, top)
         self.pooled += sums.sum(axis=0)
@@ -137,7 +143,7 @@ class DepthMetric(_Accumulator):
         if not self.images:
             return dict.fromkeys(_DEPTH_KEYS, math.nan)
         return {
-            k: float(v / self.images) for k, v in zip(_DEPTH_KEYS, self.image_sums, strict=False)
+            k: float(v / self.images) for k, v in zip(_DEPTH_KEYS, self.image_sums, strict=True)
         }
 
 

@@ -80,11 +80,23 @@ class InstanceMetric(_Accumulator):
     def update(self, pred: Any, gt: Any, valid: Any = None) -> None:
         if not isinstance(pred, np.ndarray) and isinstance(pred, Sequence):
             if not isinstance(gt, Sequence) or len(gt) != len(pred):
+                got = f"{len(gt)} entries" if isinstance(gt, Sequence) else type(gt).__name__
                 raise InvalidArgumentError(
-                    "gt must be a sequence of the same length as pred when pred is a batch"
+                    f"gt must be a sequence of the same length as pred when pred is a batch: "
+                    f"{len(pred)} images, got {got}"
                 )
-            valids = [None] * len(pred) if valid is None else valid
-            for p, g, v in zip(pred, gt, valids, strict=False):
+            if valid is None:
+                valid = [None] * len(pred)
+            elif isinstance(valid, np.ndarray) and valid.ndim == 2:
+                raise InvalidArgumentError(
+                    "valid must be a sequence of (H, W) masks, one per image, when pred is a batch"
+                )
+            if len(valid) != len(pred):
+                raise InvalidArgumentError(
+                    f"valid must have one mask (or None) per image of the batch: {len(pred)} "
+                    f"images, got {len(valid)}"
+                )
+            for p, g, v in zip(pred, gt, valid, strict=True):
                 self.update(p, g, v)
             return
         pred, gt = _masks(pred, "pred"), _masks(gt, "gt")

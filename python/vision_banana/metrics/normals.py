@@ -85,14 +85,14 @@ class NormalMetric(_Accumulator):
                 return dict.fromkeys(_NORMAL_KEYS, math.nan)
             return {
                 k: float(v / self.images)
-                for k, v in zip(_NORMAL_KEYS, self.image_sums, strict=False)
+                for k, v in zip(_NORMAL_KEYS, self.image_sums, strict=True)
             }
         c = self.pooled[0]
         if not c:
             return dict.fromkeys(_NORMAL_KEYS, math.nan)
         values = [self.pooled[1] / c, self._pooled_median(), math.sqrt(self.pooled[2] / c)]
         values += [100 * self.pooled[3 + i] / c for i in range(len(_NORMAL_THRESHOLDS))]
-        return {k: float(v) for k, v in zip(_NORMAL_KEYS, values, strict=False)}
+        return {k: float(v) for k, v in zip(_NORMAL_KEYS, values, strict=True)}
 
 
 def normal_metrics(pred: Any, gt: Any, valid: Any = None, **options: Any) -> dict[str, float]:

@@ -13,12 +13,12 @@ use crate::errors::to_py_err;
 /// A label map (uint8 or uint16) and the distances when asked for.
 type Labels<'py> = (Bound<'py, PyAny>, Option<Bound<'py, PyArray3<f32>>>);
 
-/// decode_semantic(rgb, colors, labels, max_distance, ignore_index, wide, return_distance)
-/// -> (labels as uint8, or uint16 when `wide`, distance | None). Colours (a (K, 3) float64 array,
-/// with K uint32 labels) and `max_distance` are in 8-bit units.
+/// decode_semantic(rgb, colors, labels, max_distance, ignore_index, return_distance)
+/// -> (labels, distance | None). Colours (a (K, 3) float64 array, with K uint32 labels) and
+/// `max_distance` are in 8-bit units. The labels are uint8 when every label the call can write
+/// fits (the colours' labels, and `ignore_index` when `max_distance` is given), else uint16.
 #[pyfunction]
-#[pyo3(signature = (rgb, colors, labels, max_distance, ignore_index, wide, return_distance))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (rgb, colors, labels, max_distance, ignore_index, return_distance))]
 fn decode_semantic<'py>(
     py: Python<'py>,
     rgb: &Bound<'py, PyAny>,
@@ -26,7 +26,6 @@ fn decode_semantic<'py>(
     labels: PyReadonlyArray1<'py, u32>,
     max_distance: Option<f64>,
     ignore_index: u32,
-    wide: bool,
     return_distance: bool,
 ) -> PyResult<Labels<'py>> {
     let (colors, labels) = (colors.as_array(), labels.as_array());
@@ -41,6 +40,19 @@ fn decode_semantic<'py>(
         .map(|c| [c[0], c[1], c[2]])
         .collect();
     let labels = labels.to_vec();
+    // The output type must hold every label a pixel can get: a truncated label is another class.
+    let written = labels
+        .iter()
+        .copied()
+        .chain(max_distance.map(|_| ignore_index))
+        .max()
+        .unwrap_or(0);
+    if written > u32::from(u16::MAX) {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "labels must fit in uint16, got {written}"
+        )));
+    }
+    let wide = written > u32::from(u8::MAX);
     let palette = py
         .detach(|| Palette::shared(colors, labels))
         .map_err(|e| to_py_err(py, e))?;
