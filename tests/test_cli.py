@@ -544,3 +544,4 @@ def test_depth_bar_on_pictures_too_short_for_a_label():
     assert ticks == []
     panel, ticks = depth_bar(1, 2.0, 2.0)
     assert panel.shape == (1, BAR_WIDTH, 3)
+    assert depth_bar(0, 2.0, 2.0)[0].shape == (0, BAR_WIDTH, 3)

@@ -63,7 +63,7 @@ def write_outputs(folder: Path, stem: str, files: Mapping[str, np.ndarray | str]
     """Writes each of ``files`` as ``folder/<stem><suffix>`` (see `Outputs`); returns the paths.
 
     Example:
-        >>> write_outputs(Path("out"), "room", {".npy": depth, ".prompt.txt": "..."})
+        >>> write_outputs(Path("out"), "room", {".npy": np.ones((2, 3)), ".prompt.txt": "Draw."})
         [PosixPath('out/room.npy'), PosixPath('out/room.prompt.txt')]
     """
     folder.mkdir(parents=True, exist_ok=True)

@@ -100,8 +100,8 @@ def depth_bar(height: int, near: float, far: float) -> tuple[np.ndarray, list[tu
 
     Example:
         >>> panel, ticks = depth_bar(200, 0.5, 20.0)
-        >>> panel.shape, ticks[0]
-        ((200, 72, 3), (11, 1.0))
+        >>> panel.shape, ticks
+        ((200, 72, 3), [(0, 0.5), (102, 1.0), (153, 2.0), (170, 3.0), (194, 10.0)])
     """
     rows = np.arange(height, dtype=np.float64)
     span = 1.0 - near / far if height > 1 else 0.0
@@ -124,6 +124,8 @@ def depth_bar(height: int, near: float, far: float) -> tuple[np.ndarray, list[tu
         depths[row] = depth
     panel = np.full((height, BAR_WIDTH, 3), 255, np.uint8)
     panel[:, _STRIP[0] : _STRIP[1]] = shade_depths(depths, near)[:, None]
+    if not height:  # Pillow draws on no empty image
+        return panel, ticks
     image = Image.fromarray(panel)
     draw = ImageDraw.Draw(image)
     half = text_height / 2
