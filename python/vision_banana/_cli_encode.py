@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ._arrays import check_number
+from ._cli_decode import parameter_default
 from ._cli_files import Outputs
 from .colors import RGB, ColorFormat
 from .depth import encode_depth
@@ -107,7 +108,7 @@ def depth(
         raise InvalidArgumentError(
             "--zero-invalid needs --invalid COLOR: the colour to paint pixels without depth"
         )
-    colormap = options.get("colormap", "cube_walk")
+    colormap = options.get("colormap", parameter_default(encode_depth, "colormap"))
     prompt = depth_prompt() if colormap == "cube_walk" else None
 
     def run(values: np.ndarray, name: str) -> Outputs:
