@@ -339,7 +339,7 @@ DECODE_OPTIONS = [
     ("depth", _depth_picture, ["--max-depth", "50"], {"max_depth": 50.0}, {}),
     ("depth", _depth_picture, ["--colormap", "viridis"], {"colormap": "viridis"}, {}),
     ("normals", _normals_picture, ["--frame", "opencv"], {"frame": "opencv"}, {}),
-    ("normals", _normals_picture, ["--frame", "paper"], {"frame": "camera"}, {"frame": "opencv"}),
+    ("normals", _normals_picture, ["--frame", "camera"], {"frame": "camera"}, {"frame": "opencv"}),
     ("normals", _normals_picture, ["--sky-tolerance", "100"], {"sky_tolerance": 100.0}, {}),
     ("normals", _normals_picture, ["--norm-range", "0.9", "1.1"], {"norm_range": (0.9, 1.1)}, {}),
     ("semantic", _semantic_picture, ["--max-distance", "30"], {"max_distance": 30.0}, {}),
@@ -456,7 +456,7 @@ def test_decode_help_shows_the_decoders_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["decode", "normals", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "{paper,opencv}" in text
+    assert "{camera,opencv}" in text
     assert "(default 0.75 1.25)" in text
 
 

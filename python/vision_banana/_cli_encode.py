@@ -140,13 +140,14 @@ def normals(*, frame: str, bits: int, invalid: RGB | None) -> TruthEncoder:
     """(H, W, 3) float normal vectors to normal pictures.
 
     Args:
-        frame: the frame of the input vectors: "paper" (x right, y up, z toward the viewer) or
-            "opencv" (x right, y down, z forward), converted to the paper's frame first.
+        frame: the frame of the input vectors: "camera", the paper's (x right, y up, z toward
+            the viewer) or "opencv" (x right, y down, z forward), converted to the paper's
+            frame first.
         bits: 8 or 16 bits per channel.
         invalid: colour (8-bit) for zero or non-finite vectors; None makes them an error.
     """
-    if frame not in ("paper", "opencv"):
-        raise InvalidArgumentError(f"--frame must be 'paper' or 'opencv', got {frame!r}")
+    if frame not in ("camera", "opencv"):
+        raise InvalidArgumentError(f"--frame must be 'camera' or 'opencv', got {frame!r}")
 
     def run(values: np.ndarray, name: str) -> Outputs:
         if values.ndim != 3 or values.shape[-1] != 3 or values.dtype.kind != "f":

@@ -3,7 +3,7 @@
     vision-banana decode depth PICTURE... -o OUTDIR
         [--lam L] [--c C] [--max-depth M] [--colormap NAME]
     vision-banana decode normals PICTURE... -o OUTDIR
-        [--frame paper|opencv] [--sky-tolerance T] [--norm-range LOW HIGH]
+        [--frame camera|opencv] [--sky-tolerance T] [--norm-range LOW HIGH]
     vision-banana decode semantic|referring PICTURE... -o OUTDIR
         (--prompt TEXT | --mapping JSON) [--background COLOR] [--max-distance D]
         [--ignore-index N]                                           (semantic)
@@ -15,7 +15,7 @@
         [--scale METRES_PER_UNIT] [--lam L] [--c C] [--colormap NAME] [--bits 8|16]
         [--invalid COLOR] [--zero-invalid]
     vision-banana encode normals GROUND_TRUTH... -o OUTDIR
-        [--frame paper|opencv] [--bits 8|16] [--invalid COLOR]
+        [--frame camera|opencv] [--bits 8|16] [--invalid COLOR]
     vision-banana encode semantic GROUND_TRUTH... -o OUTDIR
         (--prompt TEXT | --mapping JSON | --classes NAME...) [--background COLOR]
         [--ignore-index N] [--style json|sentences] [--color-format FORMAT]
@@ -106,8 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     normals.add_argument(
         "--frame",
         choices=FRAMES,
-        help="frame of the written vectors: paper (x right, y up, z toward the viewer; the "
-        "default) or opencv (x right, y down, z forward)",
+        help="frame of the written vectors: camera, the paper's (x right, y up, z toward the "
+        "viewer; the default) or opencv (x right, y down, z forward)",
     )
     _option(
         normals,
@@ -248,9 +248,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-FRAMES = ("paper", "opencv")
-# The CLI's frame names -> decode_normals' (whose "camera" frame is the paper's).
-_DECODE_FRAMES = {"paper": "camera", "opencv": "opencv"}
+FRAMES = ("camera", "opencv")  # decode_normals' names: "camera" is the paper's frame
 
 
 def _task(
@@ -335,9 +333,9 @@ def _encode_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     normals.add_argument(
         "--frame",
         choices=FRAMES,
-        default="paper",
-        help="frame of the input vectors: paper (x right, y up, z toward the viewer; the "
-        "default) or opencv (x right, y down, z forward)",
+        default="camera",
+        help="frame of the input vectors: camera, the paper's (x right, y up, z toward the "
+        "viewer; the default) or opencv (x right, y down, z forward)",
     )
     _picture_options(normals, "zero or non-finite vectors")
 
@@ -460,7 +458,7 @@ def _picture_decoder(args: argparse.Namespace) -> PictureDecoder:
         return _cli_decode.depth(options)
     if args.task == "normals":
         if args.frame is not None:
-            options["frame"] = _DECODE_FRAMES[args.frame]
+            options["frame"] = args.frame
         return _cli_decode.normals(options)
     factory = {
         "semantic": _cli_decode.semantic,
