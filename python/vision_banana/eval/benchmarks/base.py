@@ -121,16 +121,20 @@ class Benchmark(abc.ABC):
         paper: the paper's row.
         metric_options: keyword arguments of the task's metric (``DepthMetric`` or
             ``NormalMetric``): caps and the headline averaging.
+
+    ``task``, ``size`` and ``metric_options`` may also be set per instance, by an adapter whose
+    options decide them (``folder``: the task from the folders present, a ``max_depth`` cap); the
+    runner reads them from the instance.
     """
 
     name: ClassVar[str]
-    task: ClassVar[Task]
-    size: ClassVar[int | None]
+    task: Task
+    size: int | None
     layout: ClassVar[str]
     protocol: ClassVar[str]
     source: ClassVar[str]
     paper: ClassVar[PaperRow]
-    metric_options: ClassVar[Mapping[str, Any]] = {}
+    metric_options: Mapping[str, Any] = {}
 
     def __init__(self, root: str | Path, *, split: str | Path | None = None, **options: Any):
         self.root = Path(root)
