@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import folder
+from . import diode, dsine, eth3d, folder, ibims, kitti, nuscenes, nyu
 from .base import BENCHMARKS, Benchmark, DepthTruth, NormalsTruth, PaperRow, Sample, register
 
 __all__ = [
@@ -22,8 +22,15 @@ __all__ = [
     "PaperRow",
     "Sample",
     "benchmarks_table",
+    "diode",
+    "dsine",
+    "eth3d",
     "folder",
+    "ibims",
+    "kitti",
     "list_benchmarks",
+    "nuscenes",
+    "nyu",
     "register",
 ]
 
