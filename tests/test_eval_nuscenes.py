@@ -3,6 +3,7 @@ the lidar projected into each camera, checked against a from-scratch computation
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -96,7 +97,9 @@ def test_a_point_straight_ahead_lands_on_the_principal_point(tmp_path):
 
 def test_stride_keeps_every_nth_key_frame(layout):
     root, views = layout
-    samples = list(NuScenes(root, split=root / "val_scenes.txt", stride=2).samples())
+    bench = NuScenes(root, split=root / "val_scenes.txt", stride=2)
+    samples = list(bench.samples())
+    assert bench.size == len(samples) == 18
     frames = [views[6 * k : 6 * k + 6] for k in (0, 2, 4)]
     assert [s.id for s in samples] == [v.id for frame in frames for v in frame]
     with pytest.raises(InvalidArgumentError, match="stride must be a positive integer, got 0"):
@@ -108,7 +111,7 @@ def test_the_default_list_is_the_150_val_scenes(layout):
     names = [line for line in VAL_SCENES.read_text().splitlines() if not line.startswith("#")]
     assert len(names) == len(set(names)) == 150
     assert names[:3] == ["scene-0003", "scene-0012", "scene-0013"]
-    assert NuScenes.size is None
+    assert NuScenes.size == 6019 * 6
     with pytest.raises(InvalidArgumentError, match="has no scene 'scene-0013'"):
         NuScenes(root)
 
@@ -130,3 +133,22 @@ def test_a_corrupt_sweep_raises_from_load_truth(tmp_path):
     sample = next(NuScenes(tmp_path, split=tmp_path / "val_scenes.txt").samples())
     with pytest.raises(ImageReadError, match=r"holds 5 float32 per point.*has 23 bytes"):
         sample.load_truth()
+
+
+def test_broken_tables_are_refused_clearly(tmp_path):
+    build_nuscenes(tmp_path, np.random.default_rng(13), scenes=(("scene-0003", 2),))
+    split = tmp_path / "val_scenes.txt"
+    table = tmp_path / "v1.0-trainval/sample.json"
+    samples = json.loads(table.read_text())
+    for record in samples:
+        if not record["next"] and record["prev"]:  # the last key frame of scene-0003
+            record["next"] = record["prev"]
+    table.write_text(json.dumps(samples))
+    with pytest.raises(InvalidArgumentError, match="key frames of scene-0003 loop"):
+        NuScenes(tmp_path, split=split)
+    table.write_text(json.dumps([{"token": "s1"}]))
+    with pytest.raises(InvalidArgumentError, match=r"do not follow the nuScenes schema \(KeyError"):
+        NuScenes(tmp_path, split=split)
+    table.write_text("[{")
+    with pytest.raises(InvalidArgumentError, match=r"sample\.json is not a JSON table"):
+        NuScenes(tmp_path, split=split)

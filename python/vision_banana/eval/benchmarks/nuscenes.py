@@ -139,8 +139,9 @@ class _View:
 
 @register
 class NuScenes(Benchmark):
-    """nuScenes val: every key frame of the 150 val scenes (``split``: a file of scene names
-    replaces them) seen by the six cameras, scored 1e-3 to 80 m on the projected lidar points.
+    """nuScenes val: every key frame (6019) of the 150 val scenes (``split``: a file of scene
+    names replaces them) seen by the six cameras, scored 1e-3 to 80 m on the projected lidar
+    points.
 
     Options:
         stride: keep every stride-th key frame of the set (default 1: all 6019); UniK3D's
@@ -154,7 +155,7 @@ class NuScenes(Benchmark):
 
     name = "nuscenes"
     task = "depth"
-    size = None
+    size = 6019 * len(CAMERAS)  # the val key frames; an instance counts its own (split, stride)
     layout = (
         f"{VERSION}/{{{','.join(TABLES)}}}.json + samples/CAM_*/<name>.jpg + "
         f"samples/{LIDAR}/<name>.pcd.bin"
@@ -194,6 +195,7 @@ class NuScenes(Benchmark):
             absent = first_missing((view.photo, view.lidar))
             if absent is not None:
                 raise self.missing(absent)
+        self.size = len(self._views)
 
     def _table(
         self, name: str, keep: Callable[[dict[str, Any]], bool] | None = None
@@ -231,6 +233,8 @@ class NuScenes(Benchmark):
             while token:
                 frames.append(token)
                 token = following[token]
+                if len(frames) > len(following):  # a 'next' chain that loops
+                    raise InvalidArgumentError(f"root: sample.json's key frames of {name} loop")
         frames = frames[:: self.stride]
         wanted = set(frames)
         records = self._table(
