@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
+
+import vision_banana as vb
 from eval_support import (
     DEPTH_KEYS,
     NORMAL_KEYS,
@@ -18,9 +21,6 @@ from eval_support import (
     normals_reference,
     photo_of,
 )
-from PIL import Image
-
-import vision_banana as vb
 from vision_banana.eval import evaluate
 from vision_banana.eval.benchmarks.folder import Folder
 
