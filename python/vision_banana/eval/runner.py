@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import check_positive_int
-from ..backends.base import Generator
+from ..backends.base import Generator, to_rgb_image
 from ..backends.callable import CallableGenerator
 from ..depth import decode_depth
 from ..errors import InvalidArgumentError, InvalidTypeError
@@ -168,7 +168,10 @@ class _Query:
             record["cached"] = picture is not None
             if picture is None:
                 self.check_generator()
-                answer = self.generator.generate(read_image(photo), prompt, seed=self.seed)
+                answer = to_rgb_image(  # a backend that answers otherwise than RGB PIL
+                    self.generator.generate(read_image(photo), prompt, seed=self.seed),
+                    f"generator {self.generator.name}",
+                )
                 outcome.generated = True
                 if self.cache is not None:
                     self.cache.put(key, answer)

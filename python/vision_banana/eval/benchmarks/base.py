@@ -145,9 +145,7 @@ class Benchmark(abc.ABC):
             )
         self.split = None if split is None else Path(split)
         if options:
-            raise InvalidArgumentError(
-                f"{self.name} takes no option {', '.join(sorted(options))}"
-            )
+            raise InvalidArgumentError(f"{self.name} takes no option {', '.join(sorted(options))}")
 
     @abc.abstractmethod
     def samples(self) -> Iterator[Sample]:
@@ -156,8 +154,7 @@ class Benchmark(abc.ABC):
     def missing(self, path: Path) -> InvalidArgumentError:
         """The error for a layout that does not match: names the missing path and the layout."""
         return InvalidArgumentError(
-            f"root: {self.name} expects {self.layout} under {str(self.root)!r}; "
-            f"missing: {path}"
+            f"root: {self.name} expects {self.layout} under {str(self.root)!r}; missing: {path}"
         )
 
 
