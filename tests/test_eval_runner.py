@@ -70,6 +70,33 @@ def test_a_shared_cache_serves_other_runs_and_the_seed_is_part_of_the_key(folder
     assert painter.calls == 15
 
 
+class NeedsGPU(vb.backends.Generator):
+    """A backend whose requirement is missing when ``present`` is False."""
+
+    name = "needs-gpu"
+
+    def __init__(self, pictures, present):
+        self.painter = Painter(pictures)
+        self.present = present
+
+    def check(self):
+        if not self.present:
+            raise vb.GeneratorError("needs-gpu needs a CUDA GPU")
+
+    def generate(self, image, prompt, *, seed=None):
+        return Image.fromarray(self.painter(image, prompt, seed))
+
+
+def test_a_generator_that_cannot_run_stops_the_run_unless_the_cache_serves_it(folder, tmp_path):
+    root, data = folder
+    with pytest.raises(vb.GeneratorError, match="needs-gpu needs a CUDA GPU"):
+        run(root, NeedsGPU(data["pictures"], present=False), tmp_path / "out")
+    run(root, NeedsGPU(data["pictures"], present=True), tmp_path / "out")
+    # Rescoring from the cache needs no GPU: check() is only asked before a generation.
+    report = run(root, NeedsGPU(data["pictures"], present=False), tmp_path / "out")
+    assert (report.scored, report.generated) == (5, 0)
+
+
 def test_cache_key_covers_photo_prompt_generator_and_seed():
     base = cache_key(b"photo", "prompt", {"name": "g", "steps": 4}, 0)
     assert len(base) == 64

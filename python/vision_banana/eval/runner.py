@@ -117,14 +117,21 @@ class _Query:
     previous_failures: dict[str, dict[str, Any]]
     retry_failed: bool
     _checked: bool = False
+    _check_error: Exception | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def check_generator(self) -> None:
         """`Generator.check` once, before the first generation: a run served by the cache
-        needs no key, network or GPU."""
+        needs no key, network or GPU. Its error stops the run (see ``__call__``)."""
         with self._lock:
+            if self._check_error is not None:
+                raise self._check_error
             if not self._checked:
-                self.generator.check()
+                try:
+                    self.generator.check()
+                except Exception as error:
+                    self._check_error = error
+                    raise
                 self._checked = True
 
     def __call__(self, sample: Sample) -> _Outcome:
@@ -206,6 +213,8 @@ class _Query:
                 _save_prediction(self.predictions, sample.id, prediction)
             lap("score")
         except Exception as error:  # one query's failure must not stop the run
+            if error is self._check_error:
+                raise  # but a generator that cannot run at all fails every query: stop
             record["stage"] = stage
             record["error"] = _describe(error)
             outcome.failure = Failure(sample.id, stage, record["error"])
