@@ -408,3 +408,49 @@ def test_peak_memory_stays_flat_over_1000_samples(tmp_path):
     # Keeping any per-sample array (an 8 KB truth, a 4 KB prediction) would add 7-11 MB over
     # the 900 extra samples; ids and bookkeeping add well under 1 MB.
     assert large - small < 2**20, (small, large)
+
+
+# --- generator identities: what the cache keys on ----------------------------------------------
+
+
+def test_identities_change_with_what_changes_the_answers():
+    from vision_banana.backends import DiffusersGenerator, HTTPGenerator, ReferenceGenerator
+
+    depth = np.ones(SHAPE, np.float32)
+    reference = ReferenceGenerator(depth=depth).identity()
+    assert reference == ReferenceGenerator(depth=depth.copy()).identity()
+    assert reference != ReferenceGenerator(depth=depth * 2).identity()
+    assert reference != ReferenceGenerator(depth=depth, degrade=True).identity()
+    assert reference != ReferenceGenerator(depth=depth, seed=1).identity()
+    assert reference["class"] == "vision_banana.backends.reference.ReferenceGenerator"
+
+    def paint(image, prompt, seed):
+        return depth
+
+    callable_identity = vb.backends.CallableGenerator(paint).identity()
+    assert callable_identity["function"].endswith(
+        "test_identities_change_with_what_changes_the_answers.<locals>.paint"
+    )
+    assert HTTPGenerator("http://a/x").identity()["url"] == "http://a/x"
+    assert HTTPGenerator("http://a/x", headers={"Authorization": "secret"}).identity() == (
+        HTTPGenerator("http://a/x").identity()
+    )
+    flux = DiffusersGenerator("flux2-klein-4b").identity()
+    assert (flux["model"], flux["steps"], flux["lora"]) == (
+        "black-forest-labs/FLUX.2-klein-4B",
+        4,
+        None,
+    )
+    assert DiffusersGenerator("flux2-klein-4b", steps=8).identity()["steps"] == 8
+    assert DiffusersGenerator("flux2-klein-4b", lora="mine").identity()["lora"] == "mine"
+    json.dumps([reference, callable_identity, flux])  # JSON-able
+
+
+def test_gemini_identity_names_the_model_and_its_settings():
+    pytest.importorskip("google.genai")
+    from vision_banana.backends.gemini import GeminiGenerator
+
+    identity = GeminiGenerator(
+        "gemini-2.5-flash-image", client=object(), image_size="2K"
+    ).identity()
+    assert (identity["model"], identity["image_size"]) == ("gemini-2.5-flash-image", "2K")
