@@ -122,16 +122,16 @@ class Benchmark(abc.ABC):
         metric_options: keyword arguments of the task's metric (``DepthMetric`` or
             ``NormalMetric``): caps and the headline averaging.
 
-    ``task``, ``size`` and ``metric_options`` may also be set per instance, by an adapter whose
-    options decide them (``folder``: the task from the folders present, a ``max_depth`` cap); the
-    runner reads them from the instance.
+    ``task``, ``size``, ``protocol`` and ``metric_options`` may also be set per instance, by an
+    adapter whose data or options decide them (``folder``: the task from the folders present, a
+    ``max_depth`` cap); the runner reads them from the instance.
     """
 
     name: ClassVar[str]
     task: Task
     size: int | None
     layout: ClassVar[str]
-    protocol: ClassVar[str]
+    protocol: str
     source: ClassVar[str]
     paper: ClassVar[PaperRow]
     metric_options: Mapping[str, Any] = {}

@@ -122,8 +122,8 @@ class Folder(Benchmark):
         "or normals/<stem>.npy (OpenCV frame)"
     )
     protocol = (
-        "pairs by stem; depth: truth finite and > 0, 1 mm to --max-depth, per image then the "
-        "mean over images; normals: nonzero truth vectors, errors pooled over all pixels; no crop"
+        "pairs by stem, no crop; depth: truth finite and > 0, 1 mm to --max-depth, per image "
+        "then the mean over images; normals: nonzero truth vectors, errors pooled over all pixels"
     )
     source = "BENCHMARKS.md, common protocol"
     paper = PaperRow(figure="none (your own data)")
@@ -159,11 +159,23 @@ class Folder(Benchmark):
             )
         self.depth_scale = None if depth_scale is None else _positive(depth_scale, "depth_scale")
         self.max_depth = None if max_depth is None else _positive(max_depth, "max_depth")
-        self.metric_options = (
-            {"min_depth": 1e-3, "max_depth": self.max_depth, "averaging": "image"}
-            if self.task == "depth"
-            else {"averaging": "pixel"}
-        )
+        if self.task == "depth":
+            cap = "no cap" if self.max_depth is None else f"up to {self.max_depth:g} m"
+            self.protocol = (
+                f"pairs by stem, no crop; depth truth finite and > 0, from 1 mm, {cap}; each "
+                "image scored, then the mean over images"
+            )
+            self.metric_options = {
+                "min_depth": 1e-3,
+                "max_depth": self.max_depth,
+                "averaging": "image",
+            }
+        else:
+            self.protocol = (
+                "pairs by stem, no crop; nonzero truth vectors; angular errors pooled over all "
+                "pixels of the set"
+            )
+            self.metric_options = {"averaging": "pixel"}
         truth_dir = depth if self.task == "depth" else normals
         truth_suffixes = (".npy", ".png") if self.task == "depth" else (".npy",)
         photos = _by_stem(images, _PHOTO_SUFFIXES)
