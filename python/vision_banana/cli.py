@@ -245,6 +245,9 @@ def _parser() -> argparse.ArgumentParser:
         help="images in flight at once (for remote generators such as gemini or http)",
     )
     run.set_defaults(run=_run)
+    from .eval.cli import add_eval_command  # imported here: it imports this module
+
+    add_eval_command(commands)
     return parser
 
 
