@@ -42,6 +42,7 @@ from .errors import (
     InvalidTypeError,
     VisionBananaError,
 )
+from .eval import EvalReport, evaluate
 from .instances import (
     Instance,
     Instances,
@@ -98,6 +99,7 @@ __all__ = [
     "ColorMapping",
     "DepthMetric",
     "DepthResult",
+    "EvalReport",
     "GenerationBlocked",
     "GeneratorError",
     "ImageReadError",
@@ -130,6 +132,7 @@ __all__ = [
     "encode_instances",
     "encode_normals",
     "encode_semantic",
+    "evaluate",
     "extract_instances",
     "extract_instances_batch",
     "format_color",

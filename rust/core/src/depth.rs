@@ -106,12 +106,9 @@ pub fn decode<T: CubeWalkDecode, D: DecodedSample>(
     out: &mut [D],
     distance: Option<&mut [f32]>,
 ) -> Result<()> {
-    let (n, h, w, c) = rgb.dim();
-    shapes::channels("rgb", c)?;
-    shapes::length("out", out.len(), n * h * w)?;
-    if let Some(distance) = &distance {
-        shapes::length("distance", distance.len(), n * h * w)?;
-    }
+    let mut outputs = vec![("out", out.len())];
+    outputs.extend(distance.as_ref().map(|d| ("distance", d.len())));
+    shapes::decode(rgb.dim(), &outputs)?;
     if colormap == Colormap::CubeWalk {
         T::decode_cube_walk(rgb, scalar, out, distance);
         return Ok(());

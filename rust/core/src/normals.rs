@@ -148,10 +148,7 @@ pub fn decode<T: PictureSample>(
     out: &mut [[f32; 3]],
     valid: &mut [bool],
 ) -> Result<()> {
-    let (n, h, w, c) = rgb.dim();
-    shapes::channels("rgb", c)?;
-    shapes::length("out", out.len(), n * h * w)?;
-    shapes::length("valid", valid.len(), n * h * w)?;
+    shapes::decode(rgb.dim(), &[("out", out.len()), ("valid", valid.len())])?;
     decode_rows(rgb, out, Some(valid), options);
     Ok(())
 }

@@ -306,12 +306,9 @@ pub fn decode<T: PictureSample, L: LabelSample>(
     out: &mut [L],
     distance: Option<&mut [f32]>,
 ) -> Result<()> {
-    let (n, h, w, c) = rgb.dim();
-    shapes::channels("rgb", c)?;
-    shapes::length("out", out.len(), n * h * w)?;
-    if let Some(distance) = &distance {
-        shapes::length("distance", distance.len(), n * h * w)?;
-    }
+    let mut outputs = vec![("out", out.len())];
+    outputs.extend(distance.as_ref().map(|d| ("distance", d.len())));
+    shapes::decode(rgb.dim(), &outputs)?;
     // Labels only, with no maximum distance, of 8-bit samples (`as_bytes` says which they are)
     // go through the byte table.
     let bytes =

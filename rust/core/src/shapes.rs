@@ -25,6 +25,20 @@ pub(crate) fn length(argument: &'static str, got: usize, expected: usize) -> Res
     ))
 }
 
+/// A decoder's arguments: a picture stack (N, H, W, C) with 3 or 4 channels, and outputs of one
+/// element per pixel (`outputs`: each output's name and length).
+pub(crate) fn decode(
+    dim: (usize, usize, usize, usize),
+    outputs: &[(&'static str, usize)],
+) -> Result<()> {
+    let (n, h, w, c) = dim;
+    channels("rgb", c)?;
+    for &(name, len) in outputs {
+        length(name, len, n * h * w)?;
+    }
+    Ok(())
+}
+
 /// Two arrays that are read together have the same shape.
 pub(crate) fn same(
     argument: &'static str,
