@@ -256,8 +256,9 @@ def decode_depth(
             max_depth or colormap.
 
     Example:
-        >>> decode_depth(np.array([[[255, 0, 0], [255, 255, 255]]], dtype=np.uint8))
-        array([[   0.8009902, 1000.       ]], dtype=float32)
+        >>> depth = decode_depth(np.array([[[255, 0, 0], [255, 255, 255]]], dtype=np.uint8))
+        >>> depth.shape, round(float(depth[0, 0]), 4), float(depth[0, 1])  # red; white is sky
+        ((1, 2), 0.8012, 1000.0)
     """
     picture = as_picture(rgb)
     lam = check_number(lam, "lam")
