@@ -3,7 +3,7 @@ itself in ``BENCHMARKS`` when imported here.
 
 Example:
     >>> [info.name for info in list_benchmarks()][:2]
-    ['diode-indoor', 'diode-indoor-normals']
+    ['cityscapes', 'diode-indoor']
 """
 
 from __future__ import annotations

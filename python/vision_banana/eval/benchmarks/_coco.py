@@ -34,7 +34,7 @@ def load_coco(dataset: dict[str, Any]) -> Any:
     """A ``pycocotools.coco.COCO`` index over a loaded COCO dictionary (its progress lines,
     printed on stdout, swallowed)."""
     try:
-        from pycocotools.coco import COCO  # type: ignore[import-untyped]
+        from pycocotools.coco import COCO
     except ImportError as err:  # pragma: no cover - the test extra installs it
         raise ImportError(
             "the refcocog and saco-gold benchmarks read masks with pycocotools: "

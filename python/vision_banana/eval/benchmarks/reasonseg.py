@@ -103,7 +103,7 @@ class ReasonSeg(Benchmark):
     """ReasonSeg val: ``ReasonSeg/val/<name>.jpg`` with ``<name>.json`` beside it.
 
     Example:
-        >>> sample = next(ReasonSeg("/data/lisa").samples())
+        >>> sample = next(ReasonSeg("/data/lisa").samples())  # doctest: +SKIP
         >>> sample.query                                             # doctest: +SKIP
         'the object used to stir the coffee'
     """

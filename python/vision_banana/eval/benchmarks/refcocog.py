@@ -46,8 +46,8 @@ class RefCOCOg(Benchmark):
     at ``images/mscoco/images/train2014/<file_name>`` (LISA's layout).
 
     Example:
-        >>> bench = RefCOCOg("/data/lisa")
-        >>> sample = next(bench.samples())
+        >>> bench = RefCOCOg("/data/lisa")  # doctest: +SKIP
+        >>> sample = next(bench.samples())  # doctest: +SKIP
         >>> sample.id, sample.query                                  # doctest: +SKIP
         ('ref_5678/0', 'a man in a blue shirt holding a frisbee')
     """
