@@ -65,7 +65,7 @@ class SacoGold(Benchmark):
             `extract_instances`; default its own.
 
     Example:
-        >>> bench = SacoGold("/data/saco", subset="crowded", sample=100, sample_seed=0)  # doctest: +SKIP
+        >>> bench = SacoGold("/data/saco", subset="crowded", sample=100)  # doctest: +SKIP
         >>> next(bench.samples()).id                                  # doctest: +SKIP
         'crowded/1000123'
     """
