@@ -83,6 +83,17 @@ def test_depth_colormap_mix_draws_maps_that_decode_with_the_map_the_prompt_names
     assert seen == set(vb.COLORMAPS)
 
 
+def test_depth_prompt_names_the_map_and_its_ends():
+    assert vb.depth_prompt("inferno") == (
+        "Generate a depth map visualization of this image in the inferno color map. Color each "
+        "pixel by its distance from the camera, from nearest (black) to farthest (pale yellow)."
+    )
+    assert vb.depth_prompt("cube_walk") == vb.depth_prompt()
+    assert len({vb.depth_prompt(name) for name in vb.COLORMAPS}) == len(vb.COLORMAPS)
+    with pytest.raises(vb.InvalidArgumentError, match="colormap must be one of cube_walk, plasma"):
+        vb.depth_prompt("jet")
+
+
 def test_depth_without_valid_pixels_is_skipped_unless_painted(tmp_path):
     root = tmp_path / "src"
     depth_folder(root)

@@ -342,3 +342,34 @@ def test_cli_errors_and_the_benchmark_warning(tmp_path, capsys):
         f"vision-banana: warning: exporting the benchmark 'diode-indoor': {BENCHMARK_WARNING}"
         in err
     )
+
+
+# The command the README's "Export training data" section runs, from the repository root.
+README_COMMAND = (
+    "vision-banana export-train depth --source folder --root examples/eval_folder -o train/depth "
+    "--colormap mix --seed 0"
+)
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_readme_example_runs_on_the_bundled_folder(tmp_path, capsys, monkeypatch):
+    readme = (REPO / "README.md").read_text()
+    assert README_COMMAND in readme.replace(" \\\n    ", " ")
+    monkeypatch.chdir(REPO)
+    argv = README_COMMAND.split()[1:]
+    argv[argv.index("train/depth")] = str(tmp_path / "depth")
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith(
+        f"depth from folder: 4 samples in {tmp_path / 'depth'} (4 written, 0 already there), "
+        "0 skipped\n"
+    )
+    truth = REPO / "examples" / "eval_folder" / "depth"
+    for line in (tmp_path / "depth" / "metadata.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        colormap = {vb.depth_prompt(c): c for c in vb.COLORMAPS}[row["prompt"]]
+        decoded = vb.decode_depth(
+            vb.read_image(tmp_path / "depth" / row["file_name"]), colormap=colormap
+        )
+        stored = np.load(truth / f"{row['source_id']}.npy")
+        f_error = np.abs((1 + stored / 10.0) ** -2 - (1 + decoded / 10.0) ** -2)
+        assert f_error.max() <= (0.5 / (7 * 255) if colormap == "cube_walk" else 1 / 255) * 1.01
