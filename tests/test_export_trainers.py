@@ -221,6 +221,17 @@ def test_coco_instances_one_target_per_image_and_category(coco, tmp_path):
         assert sorted(m.tobytes() for m in found.masks()) == sorted(m.tobytes() for m in expected)
     photo = vb.read_image(root / "images" / "one.jpg")
     np.testing.assert_array_equal(vb.read_image(out / "control" / "1_1.png"), photo)
+    # Through datasets' ImageFolder, as a trainer gets them.
+    datasets = pytest.importorskip("datasets")
+    loaded = datasets.load_dataset("imagefolder", data_dir=str(out), split="train")
+    assert sorted(loaded["source_id"]) == ["1/cat", "1/dog", "2/dog"]
+    for row in loaded:
+        image_id, name = row["source_id"].split("/")
+        anns = api.loadAnns(api.getAnnIds(imgIds=int(image_id), catIds=api.getCatIds([name])))
+        found = vb.extract_instances(np.asarray(row["image"]))
+        expected = sorted(api.annToMask(a).astype(bool).tobytes() for a in anns)
+        assert sorted(m.tobytes() for m in found.masks()) == expected
+        assert row["prompt"] == vb.instance_prompt(name)
 
 
 def test_coco_semantic_labels_from_the_categories_smaller_on_top(coco, tmp_path):
