@@ -320,8 +320,13 @@ def test_limit_exports_the_first_samples(tmp_path):
         ({"invalid": "notacolour"}, "notacolour"),
         ({"task": "normals"}, r"normals from a folder needs .*normals/"),
         ({"depth_scale": None}, "depth_scale: .* holds 16-bit depth PNGs"),
-        ({"source": "coco"}, "annotations: the coco source needs the COCO instances JSON"),
-        ({"benchmark_options": {"split": "x"}}, "benchmark_options go with a benchmark"),
+        (
+            {"source": "coco", "depth_scale": None},
+            "annotations: the coco source needs the COCO instances JSON",
+        ),
+        ({"benchmark_options": {"split": "x"}}, "benchmark_options: the folder source takes no"),
+        ({"source": "coco", "annotations": "a.json"}, "depth_scale: the coco source takes no"),
+        ({"annotations": "a.json"}, "annotations: the folder source takes no such option"),
     ],
 )
 def test_bad_options_are_refused_before_anything_is_written(tmp_path, options, message):

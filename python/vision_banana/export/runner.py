@@ -307,6 +307,47 @@ def _samples(
     return benchmark_samples(source, root, task, allow=allow_benchmark, options=options), []
 
 
+def _source_options(
+    source: str,
+    annotations: object,
+    depth_scale: float | None,
+    instance_class: str | None,
+    ignore_index: int,
+    benchmark_options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The options of the source's reader; an option that the source would not use is refused
+    rather than ignored."""
+    given = {
+        "annotations": annotations is not None,
+        "depth_scale": depth_scale is not None,
+        "instance_class": instance_class is not None,
+        "ignore_index": ignore_index != 255,
+        "benchmark_options": bool(benchmark_options),
+    }
+    used = {
+        "folder": {"depth_scale", "instance_class", "ignore_index"},
+        "coco": {"annotations"},
+    }.get(source, {"depth_scale", "benchmark_options"})
+    unused = [name for name, present in given.items() if present and name not in used]
+    if unused:
+        raise InvalidArgumentError(
+            f"{', '.join(unused)}: the {source} source takes no such option (it takes "
+            f"{', '.join(sorted(used))})"
+        )
+    if source == "folder":
+        return {
+            "depth_scale": depth_scale,
+            "instance_class": instance_class,
+            "ignore_index": ignore_index,
+        }
+    if source == "coco":
+        return {}
+    options = dict(benchmark_options or {})
+    if depth_scale is not None:
+        options["depth_scale"] = depth_scale
+    return options
+
+
 def _progress(total: int, show: bool | None) -> Any:
     if show is None:
         show = sys.stderr.isatty()
@@ -405,17 +446,9 @@ def export_training_set(
     annotations_path = None if annotations is None else Path(annotations).resolve()
     if out_path == root_path or root_path.is_relative_to(out_path):
         raise InvalidArgumentError(f"out: {out} holds the source {root}; choose another folder")
-    options: dict[str, Any] = dict(benchmark_options or {})
-    if source == "folder":
-        if options:
-            raise InvalidArgumentError("benchmark_options go with a benchmark source")
-        options = {
-            "depth_scale": depth_scale,
-            "instance_class": instance_class,
-            "ignore_index": ignore_index,
-        }
-    elif depth_scale is not None and source != "coco":
-        options["depth_scale"] = depth_scale
+    options = _source_options(
+        source, annotations, depth_scale, instance_class, ignore_index, benchmark_options
+    )
     settings = {
         "task": task,
         "source": source,
