@@ -85,6 +85,14 @@ def to_3d(values: np.ndarray) -> np.ndarray:
     return values.reshape((-1, *values.shape[-2:]))
 
 
+def defect_position(first: int | None, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The index in an array of ``shape`` of the core's first defect (a flat position; None or a
+    scalar array give ``()``), for error messages."""
+    if first is None or not shape:
+        return ()
+    return tuple(int(i) for i in np.unravel_index(first, shape))
+
+
 def check_unit_range(picture4: np.ndarray, shape: tuple[int, ...], name: str = "rgb") -> None:
     """Float pictures must lie in [0, 1]: refuse NaN or out-of-range channels, naming the first."""
     from . import _core
@@ -93,11 +101,10 @@ def check_unit_range(picture4: np.ndarray, shape: tuple[int, ...], name: str = "
         return
     count, first, value = _core.unit_range_defects(picture4)
     if count:
-        where = np.unravel_index(first, shape[:-1]) if len(shape) > 1 else ()
         raise InvalidArgumentError(
             f"{name} has {count} pixel(s) with a channel outside [0, 1] or NaN; the first, at "
-            f"{tuple(int(i) for i in where)}, is {value}. Float pictures hold values in [0, 1]: "
-            f"pass a uint8 array, or divide by 255"
+            f"{defect_position(first, shape[:-1])}, is {value}. Float pictures hold values in "
+            f"[0, 1]: pass a uint8 array, or divide by 255"
         )
 
 
@@ -107,14 +114,14 @@ def check_number(
     """A finite real number, optionally strictly above / below a bound."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise InvalidTypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise InvalidArgumentError(f"{name} must be finite, got {value}")
-    if above is not None and not value > above:
-        raise InvalidArgumentError(f"{name} must be above {above:g}, got {value:g}")
-    if below is not None and not value < below:
-        raise InvalidArgumentError(f"{name} must be below {below:g}, got {value:g}")
-    return value
+    number = float(value)
+    if not np.isfinite(number):
+        raise InvalidArgumentError(f"{name} must be finite, got {number}")
+    if above is not None and not number > above:
+        raise InvalidArgumentError(f"{name} must be above {above:g}, got {number:g}")
+    if below is not None and not number < below:
+        raise InvalidArgumentError(f"{name} must be below {below:g}, got {number:g}")
+    return number
 
 
 def check_positive_int(value: Any, name: str) -> int:

@@ -32,6 +32,7 @@ from io import BytesIO
 from typing import BinaryIO, Literal, NamedTuple, TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageReadError, InvalidArgumentError, InvalidTypeError, VisionBananaError
@@ -323,7 +324,8 @@ def _png16_via_pillow(data: bytes, header: _PngHeader, high: np.ndarray) -> np.n
         return None
     if header.colour_type == 4:  # `low` holds the stored bytes: grey high, grey low, alpha ...
         return low.view(">u2").reshape(header.height, header.width, 2).astype(np.uint16)
-    return (high.astype(np.uint16) << 8) | low
+    samples: NDArray[np.uint16] = (high.astype(np.uint16) << 8) | low
+    return samples
 
 
 @functools.cache
@@ -462,10 +464,11 @@ def _select_channels(stored: np.ndarray, key: object, mode: str) -> np.ndarray:
     return np.concatenate([colour, alpha[..., None]], axis=2)
 
 
-def _transparent_pixels(stored: np.ndarray, key: object) -> np.ndarray | None:
+def _transparent_pixels(stored: np.ndarray, key: object) -> NDArray[np.bool_] | None:
     """Where grey or RGB samples equal the PNG transparent colour, if the file names one."""
     if stored.ndim == 2 and isinstance(key, int):
-        return stored == key
+        grey: NDArray[np.bool_] = stored == key
+        return grey
     if (
         stored.ndim == 3
         and stored.shape[2] == 3
@@ -473,7 +476,8 @@ def _transparent_pixels(stored: np.ndarray, key: object) -> np.ndarray | None:
         and len(key) == 3
         and all(isinstance(k, int) for k in key)
     ):
-        return np.all(stored == np.array(key, dtype=np.int64), axis=2)
+        colour: NDArray[np.bool_] = np.all(stored == np.array(key, dtype=np.int64), axis=2)
+        return colour
     return None
 
 

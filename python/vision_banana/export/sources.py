@@ -251,7 +251,7 @@ def _coco_mask(segmentation: Any, height: int, width: int) -> NDArray[np.bool_]:
         from pycocotools import mask as coco_mask  # type: ignore[import-untyped]
     except ImportError as error:
         raise ImportError(
-            "the coco source needs pycocotools: pip install 'vision-banana[coco]'"
+            "the coco source needs pycocotools: pip install 'vision-banana[eval]'"
         ) from error
     if isinstance(segmentation, list):
         rle = coco_mask.merge(coco_mask.frPyObjects(segmentation, height, width))
