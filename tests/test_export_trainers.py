@@ -384,3 +384,20 @@ def test_the_readme_example_runs_on_the_bundled_folder(tmp_path, capsys, monkeyp
         stored = np.load(truth / f"{row['source_id']}.npy")
         f_error = np.abs((1 + stored / 10.0) ** -2 - (1 + decoded / 10.0) ** -2)
         assert f_error.max() <= (0.5 / (7 * 255) if colormap == "cube_walk" else 1 / 255) * 1.01
+
+
+def test_a_semantic_benchmark_exports_its_classes_and_labels(tmp_path):
+    from eval_seg_layouts import build_cityscapes
+
+    written = build_cityscapes(tmp_path / "cityscapes")
+    with pytest.warns(UserWarning, match="makes its scores meaningless"):
+        report = vb.export_training_set(
+            "semantic", tmp_path / "cityscapes", tmp_path / "out", source="cityscapes",
+            allow_benchmark=True,
+        )  # fmt: skip
+    assert [s.source_id for s in report.samples] == [w["id"] for w in written]
+    for sample, truth in zip(report.samples, written, strict=True):
+        mapping = vb.parse_mapping(sample.prompt)
+        assert len(mapping.classes) == 19  # all 19 classes, present or not, as the paper
+        target = vb.read_image(tmp_path / "out" / "target" / f"{sample.id}.png")
+        np.testing.assert_array_equal(vb.decode_semantic(target, mapping), truth["train"])

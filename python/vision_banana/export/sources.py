@@ -34,7 +34,8 @@ from numpy.typing import NDArray
 
 from .._truth import check_map, read_truth
 from ..errors import InvalidArgumentError
-from ..eval.benchmarks.base import DepthTruth, NormalsTruth
+from ..eval.benchmarks import base as bench_truth
+from ..eval.benchmarks.base import DepthTruth, NormalsTruth, Sample
 from ..eval.benchmarks.folder import load_depth, load_normals
 from ..eval.runner import make_benchmark
 
@@ -248,7 +249,7 @@ def _coco_mask(segmentation: Any, height: int, width: int) -> NDArray[np.bool_]:
     """One annotation's mask, as pycocotools' ``COCO.annToMask`` reads polygons, uncompressed
     and compressed RLE (pycocotools/coco.py ``annToRLE``)."""
     try:
-        from pycocotools import mask as coco_mask  # type: ignore[import-untyped]
+        from pycocotools import mask as coco_mask
     except ImportError as error:
         raise ImportError(
             "the coco source needs pycocotools: pip install 'vision-banana[eval]'"
@@ -388,4 +389,31 @@ def benchmark_samples(
     warnings.warn(
         f"exporting the benchmark {name!r}: {BENCHMARK_WARNING}", UserWarning, stacklevel=3
     )
-    return [ExportSample(file_stem(s.id), s.id, s.photo, s.load_truth) for s in bench.samples()]
+    classes = tuple(bench.classes)
+    return [
+        ExportSample(file_stem(s.id), s.id, s.photo, partial(_benchmark_truth, s, classes))
+        for s in bench.samples()
+    ]
+
+
+def _benchmark_truth(sample: Sample, classes: tuple[str, ...]) -> TrainingTruth:
+    """A benchmark sample's ground truth as the export's targets take it: semantic labels with
+    the benchmark's classes (255 unlabelled), instances as an id map of the first annotator's
+    masks, named by the sample's phrase."""
+    truth = sample.load_truth()
+    if isinstance(truth, bench_truth.SemanticTruth):
+        return LabelsTruth(truth.labels, classes, 255)
+    if isinstance(truth, bench_truth.InstancesTruth):
+        first = truth.annotators[0]
+        if first.crowd.any():
+            raise InvalidArgumentError(
+                f"a crowd mask of {sample.query!r} covers many instances as one region: no "
+                "target can tell them apart"
+            )
+        ids = np.zeros(truth.shape, np.uint32)
+        for number, mask in enumerate(first.masks, start=1):
+            ids[mask] = number
+        return InstancesTruth(ids, str(sample.query))
+    if isinstance(truth, (DepthTruth, NormalsTruth)):
+        return truth
+    raise InvalidArgumentError(f"the export has no target for {type(truth).__name__}")
