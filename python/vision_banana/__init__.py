@@ -43,6 +43,7 @@ from .errors import (
     VisionBananaError,
 )
 from .eval import EvalReport, evaluate
+from .export import ExportReport, export_training_set
 from .instances import (
     Instance,
     Instances,
@@ -100,6 +101,7 @@ __all__ = [
     "DepthMetric",
     "DepthResult",
     "EvalReport",
+    "ExportReport",
     "GenerationBlocked",
     "GeneratorError",
     "ImageReadError",
@@ -133,6 +135,7 @@ __all__ = [
     "encode_normals",
     "encode_semantic",
     "evaluate",
+    "export_training_set",
     "extract_instances",
     "extract_instances_batch",
     "format_color",

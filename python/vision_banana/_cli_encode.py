@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -18,11 +17,11 @@ import numpy as np
 from ._arrays import check_number
 from ._cli_decode import parameter_default
 from ._cli_files import Outputs
+from ._truth import check_map, read_truth
 from .colors import RGB, ColorFormat
 from .depth import encode_depth
 from .errors import InvalidArgumentError
 from .instances import encode_instances
-from .io import read_image
 from .normals import encode_normals, to_opencv
 from .prompts import depth_prompt, instance_prompt, normals_prompt, parse_mapping, semantic_prompt
 from .semantic import encode_semantic
@@ -33,32 +32,6 @@ __all__ = ["TruthEncoder", "depth", "instances", "normals", "read_truth", "seman
 TruthEncoder = Callable[[np.ndarray, str], Outputs]
 
 _DTYPES: dict[int, type[np.unsignedinteger[Any]]] = {8: np.uint8, 16: np.uint16}
-
-
-def read_truth(path: Path) -> np.ndarray:
-    """A ground-truth array from a ``.npy`` file (any array but pickled objects) or a PNG (the
-    stored samples, `io.read_image` with ``mode="keep"``: (H, W) for grey, 8 or 16 bits)."""
-    suffix = path.suffix.lower()
-    if suffix == ".png":
-        return read_image(path, mode="keep")
-    if suffix != ".npy":
-        raise InvalidArgumentError(f"{path}: ground truth must be a .npy or .png file")
-    try:
-        array: np.ndarray = np.load(path, allow_pickle=False)
-    except (ValueError, EOFError) as error:
-        raise InvalidArgumentError(f"cannot read {path} as a .npy array: {error}") from None
-    return array
-
-
-def _map(values: np.ndarray, name: str, what: str, kinds: str) -> None:
-    """Refuses anything but one (H, W) map whose dtype kind is in ``kinds``."""
-    if values.ndim != 2:
-        raise InvalidArgumentError(
-            f"{name}: {what} must be one (H, W) map, got shape {values.shape}"
-        )
-    if values.dtype.kind not in kinds:
-        expected = "integers" if kinds == "iu" else "numbers"
-        raise InvalidArgumentError(f"{name}: {what} must hold {expected}, got dtype {values.dtype}")
 
 
 def _target_colour(colour: RGB | None, bits: int) -> tuple[int, int, int] | None:
@@ -112,7 +85,7 @@ def depth(
     prompt = depth_prompt() if colormap == "cube_walk" else None
 
     def run(values: np.ndarray, name: str) -> Outputs:
-        _map(values, name, "depth", "iuf")
+        check_map(values, name, "depth", "iuf")
         if values.dtype.kind in "iu" and scale is None:
             raise InvalidArgumentError(
                 f"{name}: depth holds integers ({values.dtype}), not metres: pass --scale with "
@@ -210,7 +183,7 @@ def semantic(
     text = prompt
 
     def run(values: np.ndarray, name: str) -> Outputs:
-        _map(values, name, "labels", "iu")
+        check_map(values, name, "labels", "iu")
         picture = encode_semantic(values, mapping, background=mapping.background, **options)
         present = [i for i in range(len(mapping.classes)) if np.any(values == i)]
         summary = (
@@ -229,7 +202,7 @@ def instances(*, background: RGB, class_name: str | None) -> TruthEncoder:
     prompt = None if class_name is None else instance_prompt(class_name, background=background)
 
     def run(values: np.ndarray, name: str) -> Outputs:
-        _map(values, name, "instance ids", "iu")
+        check_map(values, name, "instance ids", "iu")
         picture = encode_instances(values, background=background)
         count = len(np.unique(values[values != 0]))
         summary = f"{name}: {values.shape[1]}x{values.shape[0]} instance ids, {count} instances"

@@ -20,6 +20,8 @@
         (--prompt TEXT | --mapping JSON | --classes NAME...) [--background COLOR]
         [--ignore-index N] [--style json|sentences] [--color-format FORMAT]
     vision-banana encode instances GROUND_TRUTH... -o OUTDIR [--background COLOR] [--class NAME]
+    vision-banana export-train TASK --source folder|coco|BENCHMARK --root DIR -o OUTDIR [...]
+        (`vision_banana.export.cli`)
     vision-banana run TASK IMAGE... -o OUTDIR
         --generator reference|callable:MODULE:FUNCTION|http:URL [--classes NAME...]
         [--prompt TEXT | --mapping JSON] [--truth DIR] [--seed N]
@@ -248,6 +250,9 @@ def _parser() -> argparse.ArgumentParser:
     from .eval.cli import add_eval_command  # imported here: it imports this module
 
     add_eval_command(commands)
+    from .export.cli import add_export_command
+
+    add_export_command(commands)
     return parser
 
 

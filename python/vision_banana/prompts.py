@@ -343,17 +343,44 @@ differently. The background is black.'
     return _self_check(prompt, ColorMapping({}, bg, name), "class_name")
 
 
-def depth_prompt() -> str:
-    """The metric depth prompt (SPEC.md section 1), naming the cube walk's colours in order.
+# The near and far ends of the augmentation colour maps (SPEC.md section 1), in words: the paper
+# published a prompt for the cube walk only, so these prompts name the map and its two ends.
+_DEPTH_MAP_ENDS = {
+    "plasma": ("dark blue", "yellow"),
+    "inferno": ("black", "pale yellow"),
+    "viridis": ("dark purple", "yellow"),
+    "gray": ("black", "white"),
+}
+
+
+def depth_prompt(colormap: str = "cube_walk") -> str:
+    """The metric depth prompt (SPEC.md section 1), naming the colour map's colours in order.
+
+    Args:
+        colormap: "cube_walk", the paper's (its prompt names the walk's colours), or one of the
+            augmentation maps "plasma", "inferno", "viridis", "gray", whose prompt names the map
+            and its nearest and farthest colours (``encode_depth(..., colormap=...)`` paints
+            them).
 
     Example:
         >>> depth_prompt()[:38]
         'Generate a depth map visualization of '
+        >>> depth_prompt("gray")[-58:]
+        'from the camera, from nearest (black) to farthest (white).'
     """
+    if colormap == "cube_walk":
+        return (
+            "Generate a depth map visualization of this image. Color each pixel by its distance "
+            "from the camera along the path black-red-yellow-green-cyan-blue-violet-white, from "
+            "nearest (black) to farthest (white)."
+        )
+    if colormap not in _DEPTH_MAP_ENDS:
+        known = ", ".join(["cube_walk", *_DEPTH_MAP_ENDS])
+        raise InvalidArgumentError(f"colormap must be one of {known}; got {colormap!r}")
+    near, far = _DEPTH_MAP_ENDS[colormap]
     return (
-        "Generate a depth map visualization of this image. Color each pixel by its distance from "
-        "the camera along the path black-red-yellow-green-cyan-blue-violet-white, from nearest "
-        "(black) to farthest (white)."
+        f"Generate a depth map visualization of this image in the {colormap} color map. Color "
+        f"each pixel by its distance from the camera, from nearest ({near}) to farthest ({far})."
     )
 
 
