@@ -6,10 +6,12 @@
 pub mod colormap;
 pub mod depth;
 pub mod error;
+pub mod files;
 pub mod instances;
 pub mod metrics;
 pub mod normals;
 pub mod pixels;
+pub mod png;
 pub mod rows;
 pub mod samples;
 pub mod semantic;
