@@ -1,5 +1,7 @@
 //! Bindings of the nearest-colour decoder (`vision_banana_core::semantic`).
 
+use std::sync::Arc;
+
 use numpy::{PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray4};
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
@@ -12,6 +14,29 @@ use crate::errors::to_py_err;
 
 /// A label map (uint8 or uint16) and the distances when asked for.
 type Labels<'py> = (Bound<'py, PyAny>, Option<Bound<'py, PyArray3<f32>>>);
+
+/// The palette of `colors` ((K, 3) float64, 8-bit units) and `labels` (K uint32), shared with
+/// the calls that had the same.
+pub fn shared_palette(
+    py: Python<'_>,
+    colors: PyReadonlyArray2<'_, f64>,
+    labels: PyReadonlyArray1<'_, u32>,
+) -> PyResult<Arc<Palette>> {
+    let (colors, labels) = (colors.as_array(), labels.as_array());
+    if colors.ncols() != 3 || colors.nrows() != labels.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "colors must have shape (K, 3), with K labels",
+        ));
+    }
+    let colors = colors
+        .rows()
+        .into_iter()
+        .map(|c| [c[0], c[1], c[2]])
+        .collect();
+    let labels = labels.to_vec();
+    py.detach(|| Palette::shared(colors, labels))
+        .map_err(|e| to_py_err(py, e))
+}
 
 /// decode_semantic(rgb, colors, labels, max_distance, ignore_index, wide, return_distance)
 /// -> (labels as uint8, or uint16 when `wide`, distance | None). Colours (a (K, 3) float64 array,
@@ -29,21 +54,7 @@ fn decode_semantic<'py>(
     wide: bool,
     return_distance: bool,
 ) -> PyResult<Labels<'py>> {
-    let (colors, labels) = (colors.as_array(), labels.as_array());
-    if colors.ncols() != 3 || colors.nrows() != labels.len() {
-        return Err(pyo3::exceptions::PyValueError::new_err(
-            "colors must have shape (K, 3), with K labels",
-        ));
-    }
-    let colors = colors
-        .rows()
-        .into_iter()
-        .map(|c| [c[0], c[1], c[2]])
-        .collect();
-    let labels = labels.to_vec();
-    let palette = py
-        .detach(|| Palette::shared(colors, labels))
-        .map_err(|e| to_py_err(py, e))?;
+    let palette = shared_palette(py, colors, labels)?;
     let rule = NearestColour {
         palette: &palette,
         max_distance2: max_distance.map_or(f64::INFINITY, |d| d * d),
