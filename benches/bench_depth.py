@@ -36,26 +36,38 @@ def picture(depth):
     return np.clip(clean + rng.integers(-2, 3, clean.shape), 0, 255).astype(np.uint8)
 
 
+def check_depth(ours, picture):
+    """Our depths are hilbertmap's (clamped to max_depth) but for exact ties: a colour equally
+    near two edges, where either answer is right and the float reference's rounding picks one;
+    tests/ check ties exactly."""
+    expected = hilbertmap.rgb_to_depth(picture / 255.0)
+    assert np.mean(~np.isclose(ours, np.minimum(expected, 1000.0), rtol=1e-6)) < 1e-3
+
+
 def test_decode_depth_vs_hilbertmap(benchmark, picture):
     ours = benchmark(vb.decode_depth, picture)
     unit = picture / 255.0
-    expected = hilbertmap.rgb_to_depth(unit)
-    # Same depths but for exact ties (a colour equally near two edges, where either answer is
-    # right and the float reference's rounding picks one); tests/ check ties exactly.
-    assert np.mean(~np.isclose(ours, np.minimum(expected, 1000.0), rtol=1e-6)) < 1e-3
+    check_depth(ours, picture)
     compare(benchmark, seconds(lambda: hilbertmap.rgb_to_depth(unit), repeat=2), at_least=300)
 
 
 def test_decode_depth_vs_memory_copy(benchmark, picture):
     """The floor: numpy copying the bytes a decode moves, 3 in and 4 out per pixel."""
     depth_out = np.empty(SIZE, np.float32)
-    benchmark(vb.decode_depth, picture)
+    ours = benchmark(vb.decode_depth, picture)
+    check_depth(ours, picture)
+    assert ours.nbytes == depth_out.nbytes  # the floor moves the bytes the decode moves
     compare(benchmark, seconds(lambda: (picture.copy(), depth_out.copy()), 50), at_most_times=4)
 
 
 def test_decode_depth_with_distance_vs_hilbertmap(benchmark, picture):
-    benchmark(vb.decode_depth, picture, return_distance=True)
+    depth, distance = benchmark(vb.decode_depth, picture, return_distance=True)
     unit = picture / 255.0
+    check_depth(depth, picture)
+    # The distance of each colour from the curve, from hilbertmap's own projection.
+    nearest = hilbertmap.walk(hilbertmap.project(unit))
+    expected = np.linalg.norm(unit - nearest, axis=-1)
+    assert np.mean(~np.isclose(distance, expected, atol=1e-6)) < 1e-3
     compare(benchmark, seconds(lambda: hilbertmap.rgb_to_depth(unit), repeat=2), at_least=100)
 
 

@@ -22,7 +22,6 @@ from vision_banana.backends import (
     GeneratorError,
     HTTPGenerator,
     ReferenceGenerator,
-    generation_size,
 )
 
 PHOTO = np.zeros((24, 32, 3), np.uint8)
@@ -198,13 +197,6 @@ def test_http_generator_errors(server):
 
 
 # --- reference ---------------------------------------------------------------------------------
-
-
-def test_generation_size_matches_the_measured_shapes():
-    assert generation_size(1051, 1440) == (880, 1200)  # model: 880x1216
-    h, w = generation_size(375, 1242)  # model: 560x1888
-    assert (h, w) == (560, 1856)
-    assert h % 16 == w % 16 == 0
 
 
 def test_reference_renders_the_exact_targets():

@@ -438,3 +438,26 @@ def test_errors_are_value_and_type_errors():
     assert issubclass(InvalidArgumentError, ValueError)
     assert issubclass(InvalidTypeError, TypeError)
     assert issubclass(InvalidArgumentError, vb.VisionBananaError)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_sky_is_told_by_depth_equal_to_max_depth(dtype):
+    # A ground-truth scene with a band of sky (infinitely far: the model paints it white).
+    depth = np.tile(np.geomspace(0.3, 300, 64, dtype=np.float32), (8, 1))
+    sky = np.zeros(depth.shape, bool)
+    sky[:2] = True
+    picture = vb.encode_depth(np.where(sky, 0, depth), dtype=dtype)
+    top = np.iinfo(dtype).max if dtype != np.float32 else 1.0
+    picture[sky] = top
+    decoded = vb.decode_depth(picture)
+    np.testing.assert_array_equal(decoded == 1000.0, sky)
+    assert np.all(np.isfinite(decoded))
+    np.testing.assert_array_equal(vb.decode_depth(picture, max_depth=70.0)[sky], 70.0)
+    # Near-white noise on the sky decodes as sky too; the colour one 8-bit step before white
+    # does not (it is 412 m), as the docstring says.
+    if dtype == np.uint8:
+        noisy = picture.copy()
+        noisy[0, :, 2] = 250
+        assert np.all(vb.decode_depth(noisy)[sky] == 1000.0)
+        step = vb.decode_depth(np.array([[[255, 254, 255]]], np.uint8))[0, 0]
+        assert 400 < step < 1000

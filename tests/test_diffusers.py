@@ -27,8 +27,8 @@ else:
 import tiny_pipelines
 import vision_banana as vb
 from vision_banana.backends.diffusers import DEFAULT_PRESET, PRESETS, DiffusersGenerator
-from vision_banana.backends.reference import generation_size
 from vision_banana.errors import GeneratorError, InvalidArgumentError, InvalidTypeError
+from vision_banana.resolution import generation_size
 
 NAMES = list(PRESETS)
 SIZE = (32, 48)  # (height, width) asked of the tiny models: small, and not square

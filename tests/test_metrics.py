@@ -285,6 +285,25 @@ def test_instance_edge_cases():
         m.update(one, one, np.ones((3, 3), bool))
 
 
+def test_instance_batch_arguments_must_have_one_entry_per_image():
+    one = np.ones((1, 4, 4), bool)
+    valid = np.ones((4, 4), bool)
+    m = InstanceMetric()
+    with pytest.raises(
+        InvalidArgumentError, match=r"one mask \(or None\) per image.*3 images, got 2"
+    ):
+        m.update([one] * 3, [one] * 3, [valid] * 2)
+    with pytest.raises(InvalidArgumentError, match="3 images, got 2 entries"):
+        m.update([one] * 3, [one] * 2)
+    with pytest.raises(InvalidArgumentError, match="a sequence of"):
+        m.update([one] * 3, [one] * 3, valid)
+    # Nothing was counted by the refused calls.
+    assert m.compute()["il_mcc"] == 0.0
+    assert np.isnan(m.compute()["pmf1"])
+    m.update([one] * 2, [one] * 2, [valid, None])
+    assert m.compute() == {"pmf1": 1.0, "il_mcc": 0.0, "cgf1": 0.0}
+
+
 # ---------------------------------------------------------------------------------------------
 # Depth
 
@@ -347,6 +366,22 @@ def test_depth_edge_cases_and_errors():
         m.update(np.ones((2, 2), complex), np.ones((2, 2)))
     with pytest.raises(InvalidArgumentError, match="same alignment"):
         m.merge(DepthMetric(alignment="median"))
+
+
+@pytest.mark.parametrize("which", ["gt", "pred"])
+def test_depth_refuses_integer_maps_whose_unit_is_not_metres(which):
+    millimetres = np.full((4, 4), 2500, np.uint16)  # 2.5 m as NYUv2 stores it
+    metres = np.full((4, 4), 2.5, np.float32)
+    pair = {"gt": metres, "pred": metres, which: millimetres}
+    m = DepthMetric()
+    with pytest.raises(InvalidTypeError, match=rf"{which} is an integer array \(uint16\).*/ 1000"):
+        m.update(pair["pred"], pair["gt"])
+    with pytest.raises(InvalidTypeError, match="integer array"):
+        depth_metrics(pair["pred"], pair["gt"])
+    assert m.images == 0
+    # Converted as the message says, it scores as the same depth.
+    pair[which] = millimetres / 1000
+    assert depth_metrics(pair["pred"], pair["gt"])["abs_rel"] == pytest.approx(0.0, abs=1e-7)
 
 
 # ---------------------------------------------------------------------------------------------

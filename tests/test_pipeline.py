@@ -110,11 +110,22 @@ def test_semantic(vision):
     assert np.mean(own.labels[inside] == np.where(LABELS == 2, 0, 255)[inside]) > 0.999
 
 
-def test_refer(vision):
-    result = vision.refer(PHOTO, "the red ball")
+def test_referring(vision):
+    result = vision.referring(PHOTO, "the red ball")
+    assert result.task == "referring"
     assert result.masks.shape == (1, H, W)
     assert result.expressions == ("the red ball",)
     assert vb.mask_iou(result.masks[0], BALL) > 0.95
+
+
+def test_old_task_name_refer_still_works_with_a_deprecation_warning(vision):
+    expected = vision.referring(PHOTO, "the red ball").masks
+    with pytest.warns(DeprecationWarning, match="'refer' is deprecated; use 'referring'"):
+        result = vision.refer(PHOTO, "the red ball")
+    np.testing.assert_array_equal(result.masks, expected)
+    with pytest.warns(DeprecationWarning, match="'refer' is deprecated"):
+        batch = vision.run_batch("refer", [PHOTO], "the red ball", progress=False)
+    np.testing.assert_array_equal(batch.results[0].masks, expected)
 
 
 def test_instances(vision):
@@ -158,7 +169,7 @@ def test_result_save_writes_arrays_preview_and_prompt(tmp_path):
     semantic.save(tmp_path, "seg")
     assert json.loads((tmp_path / "seg.json").read_text())["classes"] == ["car", "tree"]
     assert isinstance(semantic.preview(), Image.Image)
-    for task, args in [("normals", ()), ("refer", ("the red ball",)), ("instances", ("cup",))]:
+    for task, args in [("normals", ()), ("referring", ("the red ball",)), ("instances", ("cup",))]:
         getattr(vision, task)(PHOTO, *args).save(tmp_path, task)
         assert (tmp_path / f"{task}.npy").exists()
         assert (tmp_path / f"{task}.preview.png").exists()

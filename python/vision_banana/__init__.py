@@ -83,7 +83,7 @@ from .prompts import (
     semantic_prompt,
 )
 from .resize import resize_depth, resize_labels, resize_normals
-from .segmentation import decode_referring, decode_semantic, encode_semantic
+from .semantic import decode_referring, decode_semantic, encode_semantic
 
 try:
     __version__ = version("vision-banana")

@@ -48,7 +48,6 @@ def decode_semantic(
     labels: NDArray[np.uint32],
     max_distance: float | None,
     ignore_index: int,
-    wide: bool,
     return_distance: bool,
 ) -> tuple[NDArray[np.unsignedinteger], NDArray[np.float32] | None]: ...
 
@@ -120,7 +119,7 @@ def decode_files(
     *,
     depth: tuple[float, float, float, str, bool] | None = None,
     normals: tuple[bool, bool, list[float], float, tuple[float, float]] | None = None,
-    semantic: tuple[NDArray[np.float64], NDArray[np.uint32], float | None, int, bool, bool]
+    semantic: tuple[NDArray[np.float64], NDArray[np.uint32], float | None, int, bool]
     | None = None,
     instances: _InstanceParams | None = None,
 ) -> FileDecoding: ...

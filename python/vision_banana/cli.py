@@ -38,7 +38,7 @@ from .io import read_image, write_image
 from .normals import decode_normals
 from .pipeline import VisionBanana
 from .prompts import ColorMapping, parse_mapping
-from .segmentation import decode_referring, decode_semantic
+from .semantic import decode_referring, decode_semantic
 
 __all__ = ["main"]
 
@@ -260,7 +260,13 @@ def _reference(spec: str, args: argparse.Namespace) -> Generator:
         if task == "semantic":
             return {"labels": array, "classes": args.classes or []}
         if task == "referring":
-            return {"masks": dict(zip(args.classes or [], array, strict=False))}
+            names = args.classes or []
+            if len(names) != len(array):
+                raise InvalidArgumentError(
+                    f"--truth {files[key].name} holds {len(array)} masks for "
+                    f"{len(names)} expressions; give one mask per expression"
+                )
+            return {"masks": dict(zip(names, array, strict=True))}
         if task == "instances":
             return {"instances": array}
         return {task: array}
@@ -326,9 +332,9 @@ def _generator(args: argparse.Namespace) -> Generator:
 def _run(args: argparse.Namespace) -> None:
     vision = VisionBanana(_generator(args), seed=args.seed)
     mapping = _mapping(args)
-    task = "refer" if args.task == "referring" else args.task
+    task = args.task
     options: dict[str, object] = {}
-    if task in ("semantic", "refer"):
+    if task in ("semantic", "referring"):
         if args.prompt is not None:
             options["prompt"] = args.prompt
         elif mapping is not None and mapping.classes:

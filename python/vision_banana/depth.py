@@ -218,6 +218,12 @@ def decode_depth(
     nearest of its 7 edges, ties to the lower edge) and the power transform is inverted. Decode at
     the generated resolution; resize the depth, never the picture (SPEC.md section 6).
 
+    Sky: the model paints it white, infinitely far. White is a vertex of the walk, so the colour
+    distance cannot flag it; the depth does: sky reads exactly ``max_depth``, so
+    ``sky = depth == max_depth`` (before any resizing). With the default 1000 m no other 8-bit
+    colour gets there (the one step before white, (255, 254, 255), is 412 m); in 16-bit pictures
+    the last 44 of the 65535 steps before white are beyond 1000 m too, and flag as sky.
+
     Args:
         rgb: (H, W, C) or (N, H, W, C) picture, C = 3 or 4 (alpha ignored), uint8, uint16, or
             float32/float64 in [0, 1]; any strides; a PIL image is read as RGB.

@@ -10,11 +10,12 @@
 """
 
 from ..errors import GenerationBlocked, GeneratorError
+from ..resolution import generation_size
 from .base import Generator, as_pil_image, to_rgb_image
 from .callable import CallableGenerator
 from .diffusers import DiffusersGenerator
 from .http import HTTPGenerator
-from .reference import Degradation, ReferenceGenerator, generation_size
+from .reference import Degradation, ReferenceGenerator
 
 __all__ = [
     "CallableGenerator",

@@ -46,8 +46,8 @@ from PIL import Image
 
 from .._arrays import check_number, check_positive_int
 from ..errors import GeneratorError, InvalidArgumentError, InvalidTypeError
+from ..resolution import generation_size
 from .base import Generator, as_pil_image, to_rgb_image
-from .reference import generation_size
 
 __all__ = ["DEFAULT_PRESET", "PRESETS", "DiffusersGenerator", "Preset"]
 

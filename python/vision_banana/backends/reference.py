@@ -12,7 +12,6 @@ error budget the decoders themselves spend.
 from __future__ import annotations
 
 import io
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,13 +20,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .._arrays import check_positive_int
 from ..depth import encode_depth
 from ..errors import GeneratorError, InvalidArgumentError, InvalidTypeError, VisionBananaError
 from ..instances import encode_instances
 from ..normals import encode_normals
 from ..prompts import parse_mapping
 from ..resize import resize_depth, resize_labels, resize_normals
+from ..resolution import generation_size
 from .base import Generator, as_pil_image
 
 __all__ = ["Degradation", "ReferenceGenerator", "generation_size"]
@@ -35,27 +34,6 @@ __all__ = ["Degradation", "ReferenceGenerator", "generation_size"]
 _SKY = (255, 0, 255)  # the colour the model paints where there is no surface (SPEC.md section 2)
 _FAR = (255, 255, 255)  # infinitely far on the cube walk
 _TRUTH_KEYS = ("depth", "normals", "labels", "classes", "masks", "instances")
-
-
-def generation_size(
-    height: int, width: int, *, pixels: int = 1 << 20, multiple: int = 16
-) -> tuple[int, int]:
-    """The (height, width) a Vision Banana model answers at for an input of this size: about
-    ``pixels`` pixels, the input's aspect ratio, both sides rounded to multiples of ``multiple``
-    (SPEC.md section 6 measured 1216x880 for 1440x1051 and 1888x560 for 1242x375).
-
-    Example:
-        >>> generation_size(1051, 1440)
-        (880, 1200)
-    """
-    height, width = check_positive_int(height, "height"), check_positive_int(width, "width")
-    pixels = check_positive_int(pixels, "pixels")
-    scale = math.sqrt(pixels / (height * width))
-
-    def side(length: int) -> int:
-        return max(multiple, round(length * scale / multiple) * multiple)
-
-    return side(height), side(width)
 
 
 @dataclass(frozen=True)

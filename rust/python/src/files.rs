@@ -20,19 +20,18 @@ use vision_banana_core::PowerTransform;
 use crate::errors::{package_error, to_py_err};
 use crate::instances::{arrays, params, ParamTuple};
 use crate::png::read_error;
-use crate::semantic::shared_palette;
+use crate::semantic::{shared_palette, wide_labels};
 
 /// (lam, c, max_depth, colormap, return_distance)
 type DepthOptions = (f64, f64, f64, String, bool);
 /// (renormalize, opencv, sky in [0, 1], sky_tolerance in [0, 1], norm_range)
 type NormalOptions = (bool, bool, [f64; 3], f64, (f64, f64));
-/// (colors (K, 3) float64, labels (K,) uint32, max_distance, ignore_index, wide, return_distance)
+/// (colors (K, 3) float64, labels (K,) uint32, max_distance, ignore_index, return_distance)
 type SemanticOptions<'py> = (
     PyReadonlyArray2<'py, f64>,
     PyReadonlyArray1<'py, u32>,
     Option<f64>,
     u32,
-    bool,
     bool,
 );
 
@@ -174,7 +173,9 @@ fn decode_files(
             NormalDecoding::new(renormalize, opencv, sky, tolerance, range)
                 .map_err(|e| to_py_err(py, e))?,
         )
-    } else if let Some((colors, palette_labels, max_distance, ignore, wide, distance)) = semantic {
+    } else if let Some((colors, palette_labels, max_distance, ignore, distance)) = semantic {
+        let written = palette_labels.as_array().iter().copied();
+        let wide = wide_labels(written, max_distance, ignore)?;
         Task::Semantic {
             palette: shared_palette(py, colors, palette_labels)?,
             max_distance2: max_distance.map_or(f64::INFINITY, |d| d * d),

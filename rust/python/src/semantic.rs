@@ -38,12 +38,32 @@ pub fn shared_palette(
         .map_err(|e| to_py_err(py, e))
 }
 
-/// decode_semantic(rgb, colors, labels, max_distance, ignore_index, wide, return_distance)
-/// -> (labels as uint8, or uint16 when `wide`, distance | None). Colours (a (K, 3) float64 array,
-/// with K uint32 labels) and `max_distance` are in 8-bit units.
+/// Whether the labels a decode can write (the colours' `labels`, and `ignore_index` when
+/// `max_distance` is given) need uint16 rather than uint8; an error past uint16.
+pub fn wide_labels(
+    labels: impl Iterator<Item = u32>,
+    max_distance: Option<f64>,
+    ignore_index: u32,
+) -> PyResult<bool> {
+    // The output type must hold every label a pixel can get: a truncated label is another class.
+    let written = labels
+        .chain(max_distance.map(|_| ignore_index))
+        .max()
+        .unwrap_or(0);
+    if written > u32::from(u16::MAX) {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "labels must fit in uint16, got {written}"
+        )));
+    }
+    Ok(written > u32::from(u8::MAX))
+}
+
+/// decode_semantic(rgb, colors, labels, max_distance, ignore_index, return_distance)
+/// -> (labels, distance | None). Colours (a (K, 3) float64 array, with K uint32 labels) and
+/// `max_distance` are in 8-bit units. The labels are uint8 when every label the call can write
+/// fits (the colours' labels, and `ignore_index` when `max_distance` is given), else uint16.
 #[pyfunction]
-#[pyo3(signature = (rgb, colors, labels, max_distance, ignore_index, wide, return_distance))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (rgb, colors, labels, max_distance, ignore_index, return_distance))]
 fn decode_semantic<'py>(
     py: Python<'py>,
     rgb: &Bound<'py, PyAny>,
@@ -51,9 +71,13 @@ fn decode_semantic<'py>(
     labels: PyReadonlyArray1<'py, u32>,
     max_distance: Option<f64>,
     ignore_index: u32,
-    wide: bool,
     return_distance: bool,
 ) -> PyResult<Labels<'py>> {
+    let wide = wide_labels(
+        labels.as_array().iter().copied(),
+        max_distance,
+        ignore_index,
+    )?;
     let palette = shared_palette(py, colors, labels)?;
     let rule = NearestColour {
         palette: &palette,

@@ -225,3 +225,46 @@ def test_colour_text_is_accepted_everywhere():
     assert vb.encode_semantic(np.array([[1]]), ["green", "RGB(1, 2, 3)"]).tolist() == [[[1, 2, 3]]]
     with pytest.raises(InvalidArgumentError, match="could not read a colour from 'reddish'"):
         vb.decode_semantic(picture, ["reddish"])
+
+
+def test_the_old_module_name_segmentation_still_imports_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    sys.modules.pop("vision_banana.segmentation", None)
+    with pytest.warns(DeprecationWarning, match=r"vision_banana\.segmentation is deprecated"):
+        old = importlib.import_module("vision_banana.segmentation")
+    assert old.decode_semantic is vb.decode_semantic
+    assert old.decode_referring is vb.decode_referring
+
+
+@pytest.mark.parametrize(
+    ("background", "what"),
+    [
+        (None, "no implicit background"),
+        ((255, 0, 0), "a background that is also a class colour"),
+        ((0, 0, 255), "a background of its own"),
+    ],
+)
+def test_an_ignore_index_above_255_is_written_whole_whatever_the_background(background, what):
+    # Pixels far from every colour get ignore_index = 257: in uint8 it would read 1, a class.
+    picture = np.array([[[255, 0, 0], [0, 255, 0], [128, 128, 128], [0, 0, 255]]], np.uint8)
+    labels = vb.decode_semantic(
+        picture,
+        [(255, 0, 0), (0, 255, 0)],
+        background=background,
+        max_distance=30,
+        ignore_index=257,
+    )
+    assert labels.dtype == np.uint16, what
+    # Grey is far from every colour; blue is far from the classes, or the background.
+    assert labels.tolist() == [[0, 1, 257, 257]], what
+
+
+def test_labels_stay_uint8_when_ignore_index_can_never_be_written():
+    picture = np.array([[[255, 0, 0], [128, 128, 128]]], np.uint8)
+    labels = vb.decode_semantic(
+        picture, [(255, 0, 0), (0, 255, 0)], background=None, ignore_index=300
+    )
+    assert labels.dtype == np.uint8
+    assert labels.tolist() == [[0, 0]]

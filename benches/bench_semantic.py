@@ -1,7 +1,7 @@
 """Speed of the nearest-colour decoder against nearest colour in numpy (one matrix product of
 pixels against colours), timed in one run, for 19 (Cityscapes) and 150 (ADE20K) classes.
 
-    python -m pytest benches/bench_segmentation.py --benchmark-enable -s
+    python -m pytest benches/bench_semantic.py --benchmark-enable -s
 """
 
 from __future__ import annotations
