@@ -174,8 +174,8 @@ fn decode_files(
                 .map_err(|e| to_py_err(py, e))?,
         )
     } else if let Some((colors, palette_labels, max_distance, ignore, distance)) = semantic {
-        let written = palette_labels.as_array().iter().copied();
-        let wide = wide_labels(written, max_distance, ignore)?;
+        let written = palette_labels.as_array();
+        let wide = wide_labels(written.iter().copied(), max_distance, ignore)?;
         Task::Semantic {
             palette: shared_palette(py, colors, palette_labels)?,
             max_distance2: max_distance.map_or(f64::INFINITY, |d| d * d),
