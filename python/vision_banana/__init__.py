@@ -42,6 +42,7 @@ from .errors import (
     InvalidTypeError,
     VisionBananaError,
 )
+from .files import decode_files
 from .instances import (
     Instance,
     Instances,
@@ -119,6 +120,7 @@ __all__ = [
     "__version__",
     "color_name",
     "decode_depth",
+    "decode_files",
     "decode_normals",
     "decode_referring",
     "decode_semantic",

@@ -119,7 +119,6 @@ def decode_files(
     *,
     depth: tuple[float, float, float, str, bool] | None = None,
     normals: tuple[bool, bool, list[float], float, tuple[float, float]] | None = None,
-    semantic: tuple[NDArray[np.float64], NDArray[np.uint32], float | None, int, bool]
-    | None = None,
+    semantic: tuple[NDArray[np.float64], NDArray[np.uint32], float | None, int, bool] | None = None,
     instances: _InstanceParams | None = None,
 ) -> FileDecoding: ...
