@@ -331,7 +331,8 @@ def test_colormaps_round_trip_and_follow_matplotlib(colormap):
         (
             [[1, 2, 3]],
             InvalidTypeError,
-            r"rgb must be a numpy array .*, a PIL image, a path or the bytes of an image file, got list",
+            r"rgb must be a numpy array .*, a PIL image, a path or the bytes of an image file, "
+            r"got list",
         ),
         (np.zeros((4, 4), np.uint8), InvalidArgumentError, r"rgb must have shape .* got \(4, 4\)"),
         (np.zeros((4, 4, 2), np.uint8), InvalidArgumentError, r"got \(4, 4, 2\)"),
