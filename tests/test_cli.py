@@ -272,3 +272,97 @@ def test_run_with_gemini_without_a_key_is_one_clear_line(tmp_path, capsys, monke
     err = capsys.readouterr().err.strip()
     assert "GOOGLE_API_KEY" in err
     assert "\n" not in err
+
+
+# --- decoding folders and globs -------------------------------------------------------------------
+
+
+def _folder_of_pictures(folder, count=3):
+    """Depth pictures of flat scenes at 1, 2, 3... metres, and their depths."""
+    folder.mkdir()
+    depths = {}
+    for i in range(count):
+        depth = np.full((12, 17), 1.0 + i, np.float32)
+        vb.write_image(folder / f"scene{i}.png", vb.encode_depth(depth))
+        depths[f"scene{i}"] = vb.decode_depth(vb.encode_depth(depth))
+    return depths
+
+
+def test_decode_a_folder_skips_other_files_with_a_note(tmp_path, capsys):
+    depths = _folder_of_pictures(tmp_path / "pictures")
+    (tmp_path / "pictures" / "notes.txt").write_text("not a picture")
+    out = tmp_path / "out"
+    assert (
+        main(["decode", "depth", str(tmp_path / "pictures"), "-o", str(out), "--workers", "2"]) == 0
+    )
+    for stem, depth in depths.items():
+        np.testing.assert_array_equal(np.load(out / f"{stem}.npy"), depth)
+        assert (out / f"{stem}.preview.png").is_file()
+    captured = capsys.readouterr()
+    assert "skipped 1 file(s)" in captured.err
+    assert "notes.txt" in captured.err
+    assert captured.out.count("17x12 depth") == 3
+
+
+def test_decode_a_glob_into_npz_without_previews(tmp_path):
+    depths = _folder_of_pictures(tmp_path / "pictures")
+    out = tmp_path / "out"
+    args = ["decode", "depth", str(tmp_path / "pictures" / "scene[01].png"), "-o", str(out)]
+    assert main([*args, "--format", "npz", "--no-preview"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["scene0.npz", "scene1.npz"]
+    with np.load(out / "scene1.npz") as saved:
+        assert sorted(saved.files) == ["depth", "distance"]
+        np.testing.assert_array_equal(saved["depth"], depths["scene1"])
+
+
+def test_decode_instances_npz_holds_every_array(tmp_path):
+    path = _segmentation_picture(tmp_path)
+    out = tmp_path / "out"
+    assert main(["decode", "instances", str(path), "-o", str(out), "--format", "npz"]) == 0
+    expected = vb.extract_instances(vb.read_image(path))
+    with np.load(out / "seg.npz") as saved:
+        for name in ("ids", "colors", "areas", "bboxes", "scores"):
+            np.testing.assert_array_equal(saved[name], getattr(expected, name))
+
+
+def test_failures_are_listed_the_rest_written_and_the_status_is_1(tmp_path, capsys):
+    depths = _folder_of_pictures(tmp_path / "pictures", count=2)
+    (tmp_path / "pictures" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
+    missing = tmp_path / "missing.png"
+    out = tmp_path / "out"
+    assert main(["decode", "depth", str(tmp_path / "pictures"), str(missing), "-o", str(out)]) == 1
+    for stem in depths:
+        assert (out / f"{stem}.npy").is_file()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3
+    assert "broken.png" in err[0]
+    assert "truncated" in err[0]
+    assert "missing.png" in err[1]
+    assert err[2] == (f"vision-banana: 2 of 4 pictures failed; the others were written to {out}")
+
+
+def test_an_empty_glob_is_a_clear_error(tmp_path, capsys):
+    pattern = str(tmp_path / "*.png")
+    assert main(["decode", "depth", pattern, "-o", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.strip() == f"vision-banana: error: no files match {pattern!r}"
+
+
+def test_a_folder_without_pictures_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["decode", "normals", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 1
+    assert "holds no pictures" in capsys.readouterr().err
+
+
+def test_two_pictures_with_one_name_are_refused(tmp_path, capsys):
+    for sub in ("a", "b"):
+        _folder_of_pictures(tmp_path / sub, count=1)
+    args = ["decode", "depth", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path)]
+    assert main(args) == 1
+    assert "would both be written as scene0.*" in capsys.readouterr().err
+
+
+def test_bad_workers_is_refused(tmp_path, capsys):
+    _folder_of_pictures(tmp_path / "pictures", count=1)
+    args = ["decode", "depth", str(tmp_path / "pictures"), "-o", str(tmp_path / "o")]
+    assert main([*args, "--workers", "0"]) == 1
+    assert "--workers must be 1 or more, got 0" in capsys.readouterr().err

@@ -1,17 +1,24 @@
 """The ``vision-banana`` command line.
 
-    vision-banana decode depth PICTURE... -o OUTDIR
+    vision-banana decode depth DIR_OR_GLOB... -o OUTDIR
         [--lam L] [--c C] [--max-depth M] [--colormap NAME]
-    vision-banana decode normals PICTURE... -o OUTDIR
-    vision-banana decode semantic|referring|instances PICTURE... -o OUTDIR
+    vision-banana decode normals DIR_OR_GLOB... -o OUTDIR
+    vision-banana decode semantic|referring|instances DIR_OR_GLOB... -o OUTDIR
         [--prompt TEXT | --mapping JSON] [--background COLOR]
+    (every decode also takes [--workers N] [--format npy|npz] [--no-preview])
     vision-banana run TASK IMAGE... -o OUTDIR
         --generator reference|callable:MODULE:FUNCTION|http:URL [--classes NAME...]
         [--prompt TEXT | --mapping JSON] [--truth DIR] [--seed N]
 
-``decode`` writes, for each picture, ``OUTDIR/<stem>.npy`` (depth in metres, normals, label map,
-referring masks or instance-id map) and ``OUTDIR/<stem>.preview.png`` (the picture beside its
-decoded result), and prints a summary. ``run`` asks a generator for the picture first, then writes
+``decode`` takes picture files, folders (their .png, .jpg, .jpeg and .webp files; other files are
+skipped with a note) and glob patterns (``'out/*.png'``, ``'runs/**/*.png'``), reads and decodes
+them on ``--workers`` threads (`vision_banana.decode_files`) with a progress bar on a terminal, and
+writes, for each picture, ``OUTDIR/<stem>.npy`` (depth in metres, normals, label map, referring
+masks or instance-id map), or with ``--format npz`` ``OUTDIR/<stem>.npz`` holding every array of
+the result (depth and colour distance; normals and valid; ids, colors, areas, bboxes and scores),
+and ``OUTDIR/<stem>.preview.png`` (the picture beside its decoded result), and prints a summary.
+A picture that fails is reported on stderr and the others go on; the exit status is then 1.
+``run`` asks a generator for the picture first, then writes
 the result's files (`vision_banana.pipeline.Result.save`). Errors are one line on stderr and a
 non-zero exit status.
 """
@@ -19,26 +26,28 @@ non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from . import __version__, _preview
 from .backends import CallableGenerator, Generator, HTTPGenerator, ReferenceGenerator
 from .colors import parse_color
-from .depth import COLORMAPS, DEFAULT_C, DEFAULT_LAM, decode_depth
+from .depth import COLORMAPS, DEFAULT_C, DEFAULT_LAM
 from .errors import InvalidArgumentError, VisionBananaError
-from .instances import extract_instances
+from .files import decode_files
+from .instances import Instances
 from .io import read_image, write_image
-from .normals import decode_normals
 from .pipeline import VisionBanana
 from .prompts import ColorMapping, parse_mapping
-from .semantic import decode_referring, decode_semantic
 
 __all__ = ["main"]
 
@@ -62,34 +71,31 @@ def _parser() -> argparse.ArgumentParser:
         help="metric depth in metres",
         description="Decode depth pictures (cube walk or another colour map) to metres.",
     )
-    depth.add_argument("pictures", nargs="+", type=Path, metavar="PICTURE")
-    depth.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
+    _decode_arguments(depth)
     depth.add_argument("--lam", type=float, default=DEFAULT_LAM, help="power transform lam")
     depth.add_argument("--c", type=float, default=DEFAULT_C, help="power transform c")
     depth.add_argument(
         "--max-depth", type=float, default=1000.0, help="clamp for saturated pixels, metres"
     )
     depth.add_argument("--colormap", choices=COLORMAPS, default="cube_walk")
-    depth.set_defaults(run=_decode_depth)
+    depth.set_defaults(run=_decode, task="depth")
 
     normals = tasks.add_parser(
         "normals",
         help="surface normals",
         description="Decode normal-map pictures to unit vectors (H, W, 3) in the paper's frame.",
     )
-    normals.add_argument("pictures", nargs="+", type=Path, metavar="PICTURE")
-    normals.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
-    normals.set_defaults(run=_decode_normals)
+    _decode_arguments(normals)
+    normals.set_defaults(run=_decode, task="normals")
     for task, what in [
         ("semantic", "label maps (label i = the i-th class of the mapping, 255 = background)"),
         ("referring", "one bool mask per referring expression (K, H, W)"),
         ("instances", "instance-id maps (0 = background)"),
     ]:
         sub = tasks.add_parser(task, help=what.split(" (")[0], description=f"Decode to {what}.")
-        sub.add_argument("pictures", nargs="+", type=Path, metavar="PICTURE")
-        sub.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
+        _decode_arguments(sub)
         _colour_options(sub, required=task != "instances")
-        sub.set_defaults(run=_decode_segments, task=task)
+        sub.set_defaults(run=_decode, task=task)
 
     run = commands.add_parser(
         "run",
@@ -181,62 +187,202 @@ def _mapping(args: argparse.Namespace) -> ColorMapping | None:
     return mapping
 
 
-def _decode_normals(args: argparse.Namespace) -> None:
+def _decode_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "pictures",
+        nargs="+",
+        metavar="DIR_OR_GLOB",
+        help="picture files, folders of pictures, or glob patterns (quote them: 'out/*.png')",
+    )
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="threads reading and decoding (default: CPUs)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=["npy", "npz"],
+        default="npy",
+        help="npy: the main array; npz: every array of the result (default npy)",
+    )
+    parser.add_argument("--no-preview", action="store_true", help="write no preview PNGs")
+
+
+def _decode(args: argparse.Namespace) -> int:
+    """Decodes every picture the arguments name; 1 when any failed (each one reported)."""
+    sources = expand_pictures(args.pictures)
+    options, describe = _decode_plan(args)
+    if args.workers is not None and args.workers < 1:
+        raise InvalidArgumentError(f"--workers must be 1 or more, got {args.workers}")
     args.output.mkdir(parents=True, exist_ok=True)
-    for path in args.pictures:
-        picture = read_image(path)
-        normals, valid = decode_normals(picture)
-        h, w = valid.shape
-        print(f"{path}: {w}x{h} normals, valid {100 * float(np.mean(valid)):.2f} %")
-        shade = _preview.normals_shade(normals, valid)
-        _write(args.output, path, normals, _preview.side_by_side(picture, shade))
+    results = decode_files(args.task, sources, workers=args.workers, **options)
+    failures = 0
+    # The bar goes to stderr and only on a terminal (disable=None); lines go through tqdm.write
+    # so that they do not break it.
+    with tqdm(total=len(sources), unit="picture", disable=None, file=sys.stderr) as bar:
+        for path, result in zip(sources, results, strict=True):
+            bar.update()
+            if isinstance(result, Exception):
+                failures += 1
+                tqdm.write(f"vision-banana: error: {result}", file=sys.stderr)
+                continue
+            arrays, summary, shade = describe(result)
+            tqdm.write(f"{path}: {summary}")
+            _save(args, path, arrays, shade)
+    if failures and len(sources) > 1:
+        print(
+            f"vision-banana: {failures} of {len(sources)} pictures failed; the others were "
+            f"written to {args.output}",
+            file=sys.stderr,
+        )
+    return 1 if failures else 0
 
 
-def _decode_segments(args: argparse.Namespace) -> None:
+#: What a decoded result becomes: its arrays by name (the first is the .npy), a one-line summary
+#: and its preview shade.
+_Describe = Callable[[Any], tuple[dict[str, np.ndarray], str, np.ndarray]]
+
+
+def _decode_plan(args: argparse.Namespace) -> tuple[dict[str, Any], _Describe]:
+    """The decoder options for the task, and how to describe each result."""
+    if args.task == "depth":
+        options = {
+            "lam": args.lam,
+            "c": args.c,
+            "max_depth": args.max_depth,
+            "colormap": args.colormap,
+            "return_distance": True,
+        }
+
+        def depth(result: tuple[np.ndarray, np.ndarray]) -> Any:
+            depth, distance = result
+            summary = _summary(depth, distance, args.max_depth)
+            return {"depth": depth, "distance": distance}, summary, _preview.depth_shade(depth)
+
+        return options, depth
+    if args.task == "normals":
+
+        def normals(result: tuple[np.ndarray, np.ndarray]) -> Any:
+            normals, valid = result
+            h, w = valid.shape
+            summary = f"{w}x{h} normals, valid {100 * float(np.mean(valid)):.2f} %"
+            shade = _preview.normals_shade(normals, valid)
+            return {"normals": normals, "valid": valid}, summary, shade
+
+        return {}, normals
     mapping = _mapping(args)
-    if args.task != "instances" and (mapping is None or not mapping.classes):
+    if args.task == "instances":
+        background = mapping.background if mapping is not None else (0, 0, 0)
+
+        def instances(found: Instances) -> Any:
+            h, w = found.ids.shape
+            arrays = {
+                "ids": found.ids,
+                "colors": found.colors,
+                "areas": found.areas,
+                "bboxes": found.bboxes,
+                "scores": found.scores,
+            }
+            summary = f"{w}x{h} instance ids: {len(found)} instances"
+            return arrays, summary, _preview.ids_shade(found.ids)
+
+        return {"background": background}, instances
+    if mapping is None or not mapping.classes:
         raise InvalidArgumentError(
             f"decode {args.task} needs classes with colours from --prompt or --mapping"
         )
-    background = mapping.background if mapping is not None else (0, 0, 0)
-    args.output.mkdir(parents=True, exist_ok=True)
-    for path in args.pictures:
-        picture = read_image(path)
-        h, w = picture.shape[:2]
-        if args.task == "semantic":
-            assert mapping is not None
-            labels = decode_semantic(picture, mapping)
-            colours = list(mapping.classes.values())
-            shade = _preview.labels_shade(labels, colours, background)
-            result: np.ndarray = labels
+    colours = list(mapping.classes.values())
+    if args.task == "semantic":
+
+        def semantic(labels: np.ndarray) -> Any:
+            h, w = labels.shape
             counts = ", ".join(
                 f"{i} {name} {100 * float(np.mean(labels == i)):.1f} %"
                 for i, name in enumerate(mapping.classes)
             )
             summary = f"{w}x{h} labels: {counts}; 255 = background"
-        elif args.task == "referring":
-            assert mapping is not None
-            masks = decode_referring(picture, mapping)
-            shade = _preview.masks_shade(masks, list(mapping.classes.values()), background)
-            result = masks
-            counts = ", ".join(
-                f"{i} {name!r} {int(m.sum())} px"
-                for i, (name, m) in enumerate(zip(mapping.classes, masks, strict=True))
+            return (
+                {"labels": labels},
+                summary,
+                _preview.labels_shade(labels, colours, mapping.background),
             )
-            summary = f"{w}x{h} masks: {counts}"
+
+        return {"colors": mapping}, semantic
+
+    def referring(masks: np.ndarray) -> Any:
+        _, h, w = masks.shape
+        counts = ", ".join(
+            f"{i} {name!r} {int(m.sum())} px"
+            for i, (name, m) in enumerate(zip(mapping.classes, masks, strict=True))
+        )
+        shade = _preview.masks_shade(masks, colours, mapping.background)
+        return {"masks": masks}, f"{w}x{h} masks: {counts}", shade
+
+    return {"colors": mapping}, referring
+
+
+def _save(
+    args: argparse.Namespace, path: Path, arrays: dict[str, np.ndarray], shade: np.ndarray
+) -> None:
+    folder = args.output
+    if args.format == "npz":
+        written = folder / f"{path.stem}.npz"
+        np.savez_compressed(written, **arrays)  # type: ignore[arg-type]
+    else:
+        written = folder / f"{path.stem}.npy"
+        np.save(written, next(iter(arrays.values())))
+    if args.no_preview:
+        tqdm.write(f"  wrote {written}")
+        return
+    preview = folder / f"{path.stem}.preview.png"
+    write_image(preview, _preview.side_by_side(read_image(path), shade))
+    tqdm.write(f"  wrote {written} and {preview}")
+
+
+#: What a folder given to ``decode`` contributes: its files with these extensions.
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+def expand_pictures(patterns: Sequence[str]) -> list[Path]:
+    """Picture files from files, folders and glob patterns, in the order given (folders and
+    globs sorted by name). Files in a folder without a picture extension are skipped with a note
+    on stderr; a pattern that matches nothing, or a folder without pictures, is an error. Two
+    pictures with one file name would write the same outputs: an error too."""
+    found: list[Path] = []
+    for pattern in patterns:
+        path = Path(pattern)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.is_file())
+            pictures = [p for p in files if p.suffix.lower() in PICTURE_SUFFIXES]
+            skipped = [p.name for p in files if p not in pictures]
+            if skipped:
+                names = ", ".join(skipped[:5]) + (", ..." if len(skipped) > 5 else "")
+                print(
+                    f"vision-banana: note: skipped {len(skipped)} file(s) in {path} that are not "
+                    f"pictures ({names})",
+                    file=sys.stderr,
+                )
+            if not pictures:
+                raise InvalidArgumentError(
+                    f"folder {pattern} holds no pictures ({', '.join(PICTURE_SUFFIXES)})"
+                )
+            found += pictures
+        elif glob.has_magic(pattern):
+            matches = sorted(Path(m) for m in glob.glob(pattern, recursive=True))
+            matches = [m for m in matches if m.is_file()]
+            if not matches:
+                raise InvalidArgumentError(f"no files match {pattern!r}")
+            found += matches
         else:
-            found = extract_instances(picture, background=background)
-            result = found.ids
-            shade = _preview.ids_shade(found.ids)
-            summary = f"{w}x{h} instance ids: {len(found)} instances"
-        print(f"{path}: {summary}")
-        _write(args.output, path, result, _preview.side_by_side(picture, shade))
-
-
-def _write(folder: Path, path: Path, array: np.ndarray, preview: np.ndarray) -> None:
-    np.save(folder / f"{path.stem}.npy", array)
-    write_image(folder / f"{path.stem}.preview.png", preview)
-    print(f"  wrote {folder / (path.stem + '.npy')} and {folder / (path.stem + '.preview.png')}")
+            found.append(path)  # a missing file is reported with the other failures
+    stems: dict[str, Path] = {}
+    for path in found:
+        other = stems.setdefault(path.stem, path)
+        if other != path:
+            raise InvalidArgumentError(
+                f"{other} and {path} would both be written as {path.stem}.*; decode them into "
+                f"separate output folders"
+            )
+    return found
 
 
 # --- run: generators ------------------------------------------------------------------------------
@@ -378,49 +524,25 @@ def _run(args: argparse.Namespace) -> None:
         )
 
 
-def _depth_preview(picture: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """The picture beside its depth, drawn with viridis on inverse depth (near is bright)."""
-    return _preview.side_by_side(picture, _preview.depth_shade(depth))
-
-
-def _summary(name: str, depth: np.ndarray, distance: np.ndarray, max_depth: float) -> str:
+def _summary(depth: np.ndarray, distance: np.ndarray, max_depth: float) -> str:
     saturated = float(np.mean(depth >= max_depth)) if depth.size else 0.0
     low, median, high = np.percentile(depth, [0, 50, 100]) if depth.size else (0.0, 0.0, 0.0)
     return (
-        f"{name}: {depth.shape[1]}x{depth.shape[0]} depth min {low:.3f} m, median {median:.3f} m, "
+        f"{depth.shape[1]}x{depth.shape[0]} depth min {low:.3f} m, median {median:.3f} m, "
         f"max {high:.3f} m, at max_depth {100 * saturated:.2f} %, "
         f"mean colour distance {float(np.mean(distance)) if distance.size else 0.0:.4f}"
     )
-
-
-def _decode_depth(args: argparse.Namespace) -> None:
-    args.output.mkdir(parents=True, exist_ok=True)
-    for path in args.pictures:
-        picture = read_image(path)
-        depth, distance = decode_depth(
-            picture,
-            lam=args.lam,
-            c=args.c,
-            max_depth=args.max_depth,
-            colormap=args.colormap,
-            return_distance=True,
-        )
-        np.save(args.output / f"{path.stem}.npy", depth)
-        preview = args.output / f"{path.stem}.preview.png"
-        write_image(preview, _depth_preview(picture, depth))
-        print(_summary(str(path), depth, distance, args.max_depth))
-        print(f"  wrote {args.output / (path.stem + '.npy')} and {preview}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (0 success, 1 error, 2 usage)."""
     args = _parser().parse_args(argv)
     try:
-        args.run(args)
+        status = args.run(args)
     except (VisionBananaError, OSError) as error:
         print(f"vision-banana: error: {error}", file=sys.stderr)
         return 1
-    return 0
+    return int(status or 0)
 
 
 if __name__ == "__main__":
