@@ -88,9 +88,12 @@ def read_image(path: ImageSource, *, mode: Literal["rgb", "rgba", "keep"] = "rgb
 
     Raises:
         FileNotFoundError: ``path`` names no file (other OS errors are passed on as they are too).
-        ImageReadError: The data is not an image, or is corrupt or truncated. The message names
-            the file and what went wrong. (If another library has set Pillow's
-            ``ImageFile.LOAD_TRUNCATED_IMAGES``, Pillow loads truncated files without complaint.)
+        ImageReadError: The data is not an image, or is corrupt or truncated, or larger than
+            twice ``PIL.Image.MAX_IMAGE_PIXELS`` (for PNG checked on the header, before any pixel
+            memory is taken). The message names the file and what went wrong. (If another
+            library has set Pillow's ``ImageFile.LOAD_TRUNCATED_IMAGES``, Pillow loads truncated
+            JPEG and WebP files without complaint; PNGs are read by the Rust core, which never
+            does.)
         InvalidArgumentError: ``mode`` is not one of ``"rgb"``, ``"rgba"``, ``"keep"``.
         InvalidTypeError: ``path`` or ``mode`` has the wrong type.
 
