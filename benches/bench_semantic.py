@@ -67,4 +67,5 @@ def test_alternating_two_palettes_costs_no_more_than_one(benchmark):
     assert np.mean(b == second_labels) > 0.999
     a, b = one_palette()  # its tables are made before timing, as the benchmark's were
     assert np.mean(b == numpy_nearest(second_in_first, first_colors)) > 0.999
-    compare(benchmark, seconds(one_palette, 20), at_most_times=1.3)
+    # As many rounds as pytest-benchmark gives ours, so that both minima see a quiet moment.
+    compare(benchmark, seconds(one_palette, 100), at_most_times=1.3)
