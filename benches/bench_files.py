@@ -39,7 +39,7 @@ def files(tmp_path_factory, picture, request):
     (what a pipeline gets from other tools)."""
     folder = tmp_path_factory.mktemp("generated")
     rng = np.random.default_rng(0)
-    count = 8 if request.config.getoption("benchmark_disable") else FILES
+    count = 8 if _untimed(request.config) else FILES
     paths = []
     for i in range(count):
         noisy = np.clip(picture + rng.integers(-2, 3, picture.shape), 0, 255).astype(np.uint8)
@@ -47,6 +47,11 @@ def files(tmp_path_factory, picture, request):
         Image.fromarray(noisy).save(path, compress_level=1)
         paths.append(path)
     return paths
+
+
+def _untimed(config):
+    """Whether the benchmarks run untimed (pyproject's --benchmark-disable, unless enabled)."""
+    return config.getoption("benchmark_disable") and not config.getoption("benchmark_enable")
 
 
 def pillow_read(path):
@@ -130,7 +135,7 @@ def test_decode_files_vs_pillow_loop(benchmark, files):
 def test_decode_files_scales_with_workers(files, request):
     """Throughput with 1, 2, ... workers, printed (not a target: it depends on the cores)."""
     _check(_decode_all(files, 1), files)
-    if request.config.getoption("benchmark_disable"):
+    if _untimed(request.config):
         return
     for workers in sorted({1, 2, WORKERS, 2 * WORKERS}):
         start = time.perf_counter()

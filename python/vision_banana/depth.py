@@ -260,7 +260,7 @@ def decode_depth(
 
     Example:
         >>> decode_depth(np.array([[[255, 0, 0], [255, 255, 255]]], dtype=np.uint8))
-        array([[   0.8009902, 1000.       ]], dtype=float32)
+        array([[   0.8012345, 1000.       ]], dtype=float32)
     """
     picture = as_picture(rgb)
     options = decode_options(lam, c, max_depth, return_distance, colormap)
