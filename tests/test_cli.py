@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 import vision_banana as vb
+from vision_banana._preview import BAR_WIDTH, depth_bar
 from vision_banana.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -22,7 +24,7 @@ def test_decode_depth_writes_npy_and_preview(tmp_path, capsys):
     depth = np.load(tmp_path / "out" / "room_depth_generated.npy")
     np.testing.assert_array_equal(depth, vb.decode_depth(vb.read_image(picture)))
     preview = vb.read_image(tmp_path / "out" / "room_depth_generated.preview.png")
-    assert preview.shape == (depth.shape[0], 2 * depth.shape[1], 3)
+    assert preview.shape == (depth.shape[0], 2 * depth.shape[1] + BAR_WIDTH, 3)
     printed = capsys.readouterr().out
     assert "1184x880 depth min" in printed
     assert "wrote" in printed
@@ -274,95 +276,272 @@ def test_run_with_gemini_without_a_key_is_one_clear_line(tmp_path, capsys, monke
     assert "\n" not in err
 
 
-# --- decoding folders and globs -------------------------------------------------------------------
+# --- decode options reach the decoders ---------------------------------------------------------
 
 
-def _folder_of_pictures(folder, count=3):
-    """Depth pictures of flat scenes at 1, 2, 3... metres, and their depths."""
-    folder.mkdir()
-    depths = {}
-    for i in range(count):
-        depth = np.full((12, 17), 1.0 + i, np.float32)
-        vb.write_image(folder / f"scene{i}.png", vb.encode_depth(depth))
-        depths[f"scene{i}"] = vb.decode_depth(vb.encode_depth(depth))
-    return depths
+def _depth_picture():
+    depth = np.linspace(0.5, 30, 48 * 64, dtype=np.float32).reshape(48, 64)
+    picture = vb.encode_depth(depth)
+    picture[:4] = 255  # white: infinitely far, clamped to max_depth
+    return picture
 
 
-def test_decode_a_folder_skips_other_files_with_a_note(tmp_path, capsys):
-    depths = _folder_of_pictures(tmp_path / "pictures")
-    (tmp_path / "pictures" / "notes.txt").write_text("not a picture")
-    out = tmp_path / "out"
-    assert (
-        main(["decode", "depth", str(tmp_path / "pictures"), "-o", str(out), "--workers", "2"]) == 0
+def _normals_picture():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(24, 32, 3))
+    picture = vb.encode_normals(vectors)
+    picture[:4] = (200, 50, 200)  # a unit vector 92 from the sky's magenta: sky only above 92
+    picture[4:8] = (64, 128, 204)  # raw norm about 0.87: valid only for the default norm range
+    return picture
+
+
+def _semantic_picture():
+    picture = vb.encode_semantic(LABELS, [(0, 0, 0), (255, 0, 0), (0, 0, 255)], ignore_index=None)
+    picture[5:10, 5:30] = (215, 20, 0)  # 45 from red: unlabelled under --max-distance 30
+    return picture
+
+
+def _instances_picture():
+    picture = np.zeros((96, 128, 3), np.uint8)
+    for k in range(
+        6
+    ):  # same-colour blocks touching only at corners: one piece but with 4 neighbours
+        picture[4 + 6 * k : 10 + 6 * k, 4 + 6 * k : 10 + 6 * k] = (200, 120, 255)
+    picture[4:24, 60:80] = (220, 40, 40)  # two halves 20 apart: one instance only for tau >= 20
+    picture[4:24, 80:100] = (240, 40, 40)
+    picture[40:44, 60:64] = (40, 200, 60)  # 16 px: 0.13 % of the picture
+    picture[60:63, 60:120] = (60, 60, 230)  # a 3 px bar: a third survives the 3x3 erosion
+    picture[70:90, 60:70] = (230, 220, 50)  # two pieces of one colour, union box 3 x their boxes
+    picture[70:90, 110:120] = (230, 220, 50)
+    noise = np.random.default_rng(1).integers(-3, 4, picture.shape)
+    return np.clip(picture.astype(int) + noise, 0, 255).astype(np.uint8)
+
+
+def _instance_outputs(found):
+    return found.ids, [
+        {
+            "id": item.id,
+            "color": list(item.color),
+            "area": item.area,
+            "bbox": list(item.bbox),
+            "score": item.score,
+        }
+        for item in found
+    ]
+
+
+MAPPING = {"cat": (255, 0, 0), "dog": (0, 0, 255)}
+# (task, picture, CLI options, the decoder's keywords for them, the keywords without the option
+# under test: its output must differ, so an option the CLI dropped would fail the test)
+DECODE_OPTIONS = [
+    ("depth", _depth_picture, ["--lam", "-2.5"], {"lam": -2.5}, {}),
+    ("depth", _depth_picture, ["--c", "4"], {"c": 4.0}, {}),
+    ("depth", _depth_picture, ["--max-depth", "50"], {"max_depth": 50.0}, {}),
+    ("depth", _depth_picture, ["--colormap", "viridis"], {"colormap": "viridis"}, {}),
+    ("normals", _normals_picture, ["--frame", "opencv"], {"frame": "opencv"}, {}),
+    ("normals", _normals_picture, ["--frame", "camera"], {"frame": "camera"}, {"frame": "opencv"}),
+    ("normals", _normals_picture, ["--sky-tolerance", "100"], {"sky_tolerance": 100.0}, {}),
+    ("normals", _normals_picture, ["--norm-range", "0.9", "1.1"], {"norm_range": (0.9, 1.1)}, {}),
+    ("semantic", _semantic_picture, ["--max-distance", "30"], {"max_distance": 30.0}, {}),
+    ("semantic", _semantic_picture, ["--ignore-index", "300"], {"ignore_index": 300}, {}),
+    ("referring", _semantic_picture, ["--max-distance", "30"], {"max_distance": 30.0}, {}),
+    ("instances", _instances_picture, ["--tau", "30"], {"tau": 30.0}, {}),
+    (
+        "instances",
+        _instances_picture,
+        ["--connectivity", "4", "--merge-bbox-ratio", "0.5"],
+        {"connectivity": 4, "merge_bbox_ratio": 0.5},
+        {"merge_bbox_ratio": 0.5},
+    ),
+    (
+        "instances",
+        _instances_picture,
+        ["--min-area-fraction", "0.01"],
+        {"min_area_fraction": 0.01},
+        {},
+    ),
+    ("instances", _instances_picture, ["--erosion-keep", "0.5"], {"erosion_keep": 0.5}, {}),
+    ("instances", _instances_picture, ["--merge-bbox-ratio", "2"], {"merge_bbox_ratio": 2.0}, {}),
+    (
+        "instances",
+        _instances_picture,
+        ["--background", "white"],
+        {"background": (255, 255, 255)},
+        {},
+    ),
+]
+
+
+def _decode_directly(task, picture, keywords):
+    if task == "depth":
+        return vb.decode_depth(picture, **keywords)
+    if task == "normals":
+        return vb.decode_normals(picture, **keywords)[0]
+    if task == "semantic":
+        return vb.decode_semantic(picture, MAPPING, **keywords)
+    if task == "referring":
+        return vb.decode_referring(picture, MAPPING, **keywords)
+    return _instance_outputs(vb.extract_instances(picture, **keywords))
+
+
+@pytest.mark.parametrize(
+    ("task", "make", "argv", "keywords", "without"),
+    DECODE_OPTIONS,
+    ids=[f"{case[0]}{''.join(case[2])}" for case in DECODE_OPTIONS],
+)
+def test_each_decode_option_reaches_the_decoder(tmp_path, task, make, argv, keywords, without):
+    picture = make()
+    vb.write_image(tmp_path / "in.png", picture)
+    colours = (
+        ["--mapping", '{"cat": "red", "dog": "blue"}'] if task in ("semantic", "referring") else []
     )
-    for stem, depth in depths.items():
-        np.testing.assert_array_equal(np.load(out / f"{stem}.npy"), depth)
-        assert (out / f"{stem}.preview.png").is_file()
-    captured = capsys.readouterr()
-    assert "skipped 1 file(s)" in captured.err
-    assert "notes.txt" in captured.err
-    assert captured.out.count("17x12 depth") == 3
+    assert (
+        main(["decode", task, str(tmp_path / "in.png"), "-o", str(tmp_path), *colours, *argv]) == 0
+    )
+    written = np.load(tmp_path / "in.npy")
+    if task == "instances":
+        records = json.loads((tmp_path / "in.instances.json").read_text())
+        for record in records:
+            del record["segmentation"]
+        written = (written, records)
+    expected = _decode_directly(task, picture, keywords)
+    _assert_same(written, expected)
+    with pytest.raises(AssertionError):
+        _assert_same(expected, _decode_directly(task, picture, without))
 
 
-def test_decode_a_glob_into_npz_without_previews(tmp_path):
-    depths = _folder_of_pictures(tmp_path / "pictures")
-    out = tmp_path / "out"
-    args = ["decode", "depth", str(tmp_path / "pictures" / "scene[01].png"), "-o", str(out)]
-    assert main([*args, "--format", "npz", "--no-preview"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["scene0.npz", "scene1.npz"]
-    with np.load(out / "scene1.npz") as saved:
-        assert sorted(saved.files) == ["depth", "distance"]
-        np.testing.assert_array_equal(saved["depth"], depths["scene1"])
+def _assert_same(first, second):
+    if isinstance(first, tuple):
+        np.testing.assert_array_equal(first[0], second[0])
+        assert first[1] == second[1]
+    else:
+        assert first.dtype == second.dtype
+        np.testing.assert_array_equal(first, second)
 
 
-def test_decode_instances_npz_holds_every_array(tmp_path):
-    path = _segmentation_picture(tmp_path)
-    out = tmp_path / "out"
-    assert main(["decode", "instances", str(path), "-o", str(out), "--format", "npz"]) == 0
-    expected = vb.extract_instances(vb.read_image(path))
-    with np.load(out / "seg.npz") as saved:
-        for name in ("ids", "colors", "areas", "bboxes", "scores"):
-            np.testing.assert_array_equal(saved[name], getattr(expected, name))
+def test_decode_instances_writes_coco_rle_that_pycocotools_reads(tmp_path):
+    from pycocotools import mask as coco_mask
+
+    picture = _instances_picture()
+    vb.write_image(tmp_path / "inst.png", picture)
+    assert main(["decode", "instances", str(tmp_path / "inst.png"), "-o", str(tmp_path)]) == 0
+    ids = np.load(tmp_path / "inst.npy")
+    records = json.loads((tmp_path / "inst.instances.json").read_text())
+    found = vb.extract_instances(picture)
+    assert len(records) == len(found) == 6
+    for record, item in zip(records, found, strict=True):
+        mask = coco_mask.decode(record["segmentation"])
+        np.testing.assert_array_equal(mask.astype(bool), ids == record["id"])
+        assert record["segmentation"]["size"] == [96, 128]
+        assert record["area"] == int(coco_mask.area(record["segmentation"])) == item.area
+        assert (
+            record["bbox"] == coco_mask.toBbox(record["segmentation"]).tolist() == list(item.bbox)
+        )
+        assert record["color"] == list(item.color)
+        assert record["score"] == item.score
+
+    vb.write_image(tmp_path / "blank.png", np.zeros((8, 8, 3), np.uint8))
+    assert main(["decode", "instances", str(tmp_path / "blank.png"), "-o", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "blank.instances.json").read_text()) == []
 
 
-def test_failures_are_listed_the_rest_written_and_the_status_is_1(tmp_path, capsys):
-    depths = _folder_of_pictures(tmp_path / "pictures", count=2)
-    (tmp_path / "pictures" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
-    missing = tmp_path / "missing.png"
-    out = tmp_path / "out"
-    assert main(["decode", "depth", str(tmp_path / "pictures"), str(missing), "-o", str(out)]) == 1
-    for stem in depths:
-        assert (out / f"{stem}.npy").is_file()
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3
-    assert "broken.png" in err[0]
-    assert "truncated" in err[0]
-    assert "missing.png" in err[1]
-    assert err[2] == (f"vision-banana: 2 of 4 pictures failed; the others were written to {out}")
+def test_decode_help_shows_the_decoders_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["decode", "instances", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--tau", "--connectivity", "--min-area-fraction", "--erosion-keep"):
+        assert option in text
+    assert "(default 14.0)" in text
+    assert "(default 0.0002)" in text
+    with pytest.raises(SystemExit):
+        main(["decode", "normals", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "{camera,opencv}" in text
+    assert "(default 0.75 1.25)" in text
 
 
-def test_an_empty_glob_is_a_clear_error(tmp_path, capsys):
-    pattern = str(tmp_path / "*.png")
-    assert main(["decode", "depth", pattern, "-o", str(tmp_path / "out")]) == 1
-    assert capsys.readouterr().err.strip() == f"vision-banana: error: no files match {pattern!r}"
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["decode", "instances", "{pic}", "--tau", "-1"], "tau"),
+        (
+            ["decode", "semantic", "{pic}", "--mapping", '{"a": "red"}', "--ignore-index", "0"],
+            "ignore_index",
+        ),
+        (["decode", "normals", "{pic}", "--norm-range", "1.2", "nan"], "norm_range must be finite"),
+    ],
+)
+def test_bad_decode_options_fail_in_one_line_naming_the_file(tmp_path, capsys, argv, message):
+    vb.write_image(tmp_path / "pic.png", _semantic_picture())
+    argv = [a.replace("{pic}", str(tmp_path / "pic.png")) for a in argv]
+    assert main([*argv, "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"vision-banana: error: {tmp_path / 'pic.png'}: ")
+    assert message in err
+    assert err.count("\n") == 1
 
 
-def test_a_folder_without_pictures_is_a_clear_error(tmp_path, capsys):
-    (tmp_path / "empty").mkdir()
-    assert main(["decode", "normals", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 1
-    assert "holds no pictures" in capsys.readouterr().err
+def test_bad_connectivity_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["decode", "instances", "x.png", "-o", "out", "--connectivity", "6"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 6" in capsys.readouterr().err
 
 
-def test_two_pictures_with_one_name_are_refused(tmp_path, capsys):
-    for sub in ("a", "b"):
-        _folder_of_pictures(tmp_path / sub, count=1)
-    args = ["decode", "depth", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path)]
-    assert main(args) == 1
-    assert "would both be written as scene0.*" in capsys.readouterr().err
+def test_two_pictures_with_one_stem_are_refused_before_anything_is_written(tmp_path, capsys):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        vb.write_image(tmp_path / folder / "x.png", _depth_picture())
+    argv = ["decode", "depth", str(tmp_path / "a" / "x.png"), str(tmp_path / "b" / "x.png")]
+    assert main([*argv, "-o", str(tmp_path / "out")]) == 1
+    assert "have the same stem 'x'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
-def test_bad_workers_is_refused(tmp_path, capsys):
-    _folder_of_pictures(tmp_path / "pictures", count=1)
-    args = ["decode", "depth", str(tmp_path / "pictures"), "-o", str(tmp_path / "o")]
-    assert main([*args, "--workers", "0"]) == 1
-    assert "--workers must be 1 or more, got 0" in capsys.readouterr().err
+# --- the depth preview's colour bar ------------------------------------------------------------
+
+
+def test_depth_preview_has_a_colour_bar_in_metres_with_the_shading_colours(tmp_path):
+    truth = np.linspace(0.8, 40, 200 * 150, dtype=np.float32).reshape(200, 150)
+    vb.write_image(tmp_path / "d.png", vb.encode_depth(truth))
+    assert main(["decode", "depth", str(tmp_path / "d.png"), "-o", str(tmp_path)]) == 0
+    depth = np.load(tmp_path / "d.npy")
+    preview = vb.read_image(tmp_path / "d.preview.png")
+    h, w = depth.shape
+    assert preview.shape == (h, 2 * w + BAR_WIDTH, 3)
+
+    # The shading, computed here: viridis of near / depth, near = the 1st percentile.
+    near, far = float(np.percentile(depth, 1)), float(depth.max())
+
+    def shade(d):
+        return vb.walk(
+            np.clip(near / np.asarray(d, np.float64), 0, 1), dtype=np.uint8, colormap="viridis"
+        )
+
+    np.testing.assert_array_equal(preview[:, w : 2 * w], shade(depth))
+    panel = preview[:, 2 * w :]
+    _, ticks = depth_bar(h, near, far)
+    depths = [t for _, t in ticks]
+    # Round depths, and the two ends of the range (as many as fit 200 rows of 10 px text).
+    assert depths == [near, 2.0, 3.0, 5.0, 10.0, far]
+    for row, tick in ticks:
+        # Rows are linear in inverse depth, from near (top) to far (bottom).
+        assert abs(row - (1 - near / tick) / (1 - near / far) * (h - 1)) <= 0.5
+        np.testing.assert_array_equal(panel[row, 6:20], np.repeat(shade([tick]), 14, axis=0))
+        assert (panel[row, 20:24] == 0).all()  # the tick mark
+        label = panel[max(row - 6, 0) : row + 7, 28:]
+        assert (label.max(axis=2) < 128).sum() >= 10  # the label's ink
+    # Every row is the shading of its depth, rows linear in inverse depth (ticks exactly).
+    rows = near / (1 - np.arange(h) / (h - 1) * (1 - near / far))
+    for row, tick in ticks:
+        rows[row] = tick
+    np.testing.assert_array_equal(panel[:, 6:20], np.repeat(shade(rows)[:, None], 14, axis=1))
+
+
+def test_depth_bar_on_pictures_too_short_for_a_label():
+    panel, ticks = depth_bar(5, 0.5, 10.0)
+    assert panel.shape == (5, BAR_WIDTH, 3)
+    assert ticks == []
+    panel, ticks = depth_bar(1, 2.0, 2.0)
+    assert panel.shape == (1, BAR_WIDTH, 3)
+    assert depth_bar(0, 2.0, 2.0)[0].shape == (0, BAR_WIDTH, 3)

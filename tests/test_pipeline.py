@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 import vision_banana as vb
+from vision_banana._preview import BAR_WIDTH
 from vision_banana.backends import CallableGenerator, Degradation, ReferenceGenerator
 
 H, W = 90, 120
@@ -162,7 +163,7 @@ def test_result_save_writes_arrays_preview_and_prompt(tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "room.npy"), result.depth)
     assert (tmp_path / "room.prompt.txt").read_text().strip() == vb.depth_prompt()
     preview = vb.read_image(tmp_path / "room.preview.png")
-    assert preview.shape == (H, 2 * W, 3)
+    assert preview.shape == (H, 2 * W + BAR_WIDTH, 3)
     np.testing.assert_array_equal(preview[:, :W], PHOTO)
 
     semantic = vision.semantic(PHOTO, {"car": "red", "tree": "lime"})

@@ -42,6 +42,7 @@ from .errors import (
     InvalidTypeError,
     VisionBananaError,
 )
+from .eval import EvalReport, evaluate
 from .files import decode_files
 from .instances import (
     Instance,
@@ -99,6 +100,7 @@ __all__ = [
     "ColorMapping",
     "DepthMetric",
     "DepthResult",
+    "EvalReport",
     "GenerationBlocked",
     "GeneratorError",
     "ImageReadError",
@@ -132,6 +134,7 @@ __all__ = [
     "encode_instances",
     "encode_normals",
     "encode_semantic",
+    "evaluate",
     "extract_instances",
     "extract_instances_batch",
     "format_color",

@@ -1,53 +1,70 @@
 """The ``vision-banana`` command line.
 
-    vision-banana decode depth DIR_OR_GLOB... -o OUTDIR
+    vision-banana decode depth PICTURE... -o OUTDIR
         [--lam L] [--c C] [--max-depth M] [--colormap NAME]
-    vision-banana decode normals DIR_OR_GLOB... -o OUTDIR
-    vision-banana decode semantic|referring|instances DIR_OR_GLOB... -o OUTDIR
-        [--prompt TEXT | --mapping JSON] [--background COLOR]
-    (every decode also takes [--workers N] [--format npy|npz] [--no-preview])
+    vision-banana decode normals PICTURE... -o OUTDIR
+        [--frame camera|opencv] [--sky-tolerance T] [--norm-range LOW HIGH]
+    vision-banana decode semantic|referring PICTURE... -o OUTDIR
+        (--prompt TEXT | --mapping JSON) [--background COLOR] [--max-distance D]
+        [--ignore-index N]                                           (semantic)
+    vision-banana decode instances PICTURE... -o OUTDIR
+        [--prompt TEXT | --mapping JSON] [--background COLOR] [--tau T]
+        [--connectivity 4|8|16] [--min-area-fraction F] [--erosion-keep K]
+        [--merge-bbox-ratio R]
+    vision-banana encode depth GROUND_TRUTH... -o OUTDIR
+        [--scale METRES_PER_UNIT] [--lam L] [--c C] [--colormap NAME] [--bits 8|16]
+        [--invalid COLOR] [--zero-invalid]
+    vision-banana encode normals GROUND_TRUTH... -o OUTDIR
+        [--frame camera|opencv] [--bits 8|16] [--invalid COLOR]
+    vision-banana encode semantic GROUND_TRUTH... -o OUTDIR
+        (--prompt TEXT | --mapping JSON | --classes NAME...) [--background COLOR]
+        [--ignore-index N] [--style json|sentences] [--color-format FORMAT]
+    vision-banana encode instances GROUND_TRUTH... -o OUTDIR [--background COLOR] [--class NAME]
     vision-banana run TASK IMAGE... -o OUTDIR
         --generator reference|callable:MODULE:FUNCTION|http:URL [--classes NAME...]
         [--prompt TEXT | --mapping JSON] [--truth DIR] [--seed N]
 
-``decode`` takes picture files, folders (their .png, .jpg, .jpeg and .webp files; other files are
-skipped with a note) and glob patterns (``'out/*.png'``, ``'runs/**/*.png'``), reads and decodes
-them on ``--workers`` threads (`vision_banana.decode_files`) with a progress bar on a terminal, and
-writes, for each picture, ``OUTDIR/<stem>.npy`` (depth in metres, normals, label map, referring
-masks or instance-id map), or with ``--format npz`` ``OUTDIR/<stem>.npz`` holding every array of
-the result (depth and colour distance; normals and valid; ids, colors, areas, bboxes and scores),
-and ``OUTDIR/<stem>.preview.png`` (the picture beside its decoded result), and prints a summary.
-A picture that fails is reported on stderr and the others go on; the exit status is then 1.
-``run`` asks a generator for the picture first, then writes
-the result's files (`vision_banana.pipeline.Result.save`). Errors are one line on stderr and a
-non-zero exit status.
+``decode`` writes, for each picture, ``OUTDIR/<stem>.npy`` (depth in metres, normals, label map,
+referring masks or instance-id map) and ``OUTDIR/<stem>.preview.png`` (the picture beside its
+decoded result; for depth with a colour bar in metres), for instances also
+``<stem>.instances.json`` (one record per instance with its COCO RLE mask), and prints a summary.
+Each option is the decoder's keyword of that name, with the decoder's default.
+``encode`` paints ground truth (``.npy``, or grey 8/16-bit ``.png``) as training targets:
+``OUTDIR/<stem>.png`` and the prompt asking for it, ``<stem>.prompt.txt``. Integer depths need
+``--scale`` (metres per unit): they are never taken as metres.
+``run`` asks a generator for the picture first, then writes the result's files
+(`vision_banana.pipeline.Result.save`). Errors are one line on stderr and exit status 1 (2 for
+usage errors); inputs whose outputs would overwrite each other or themselves are refused before
+anything is written.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import hashlib
 import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
-from tqdm import tqdm
 
-from . import __version__, _preview
+from . import __version__, _cli_decode, _cli_encode
+from ._cli_decode import PictureDecoder, parameter_default
+from ._cli_encode import TruthEncoder, read_truth
+from ._cli_files import Outputs, check_inputs, write_outputs
 from .backends import CallableGenerator, Generator, HTTPGenerator, ReferenceGenerator
-from .colors import parse_color
-from .depth import COLORMAPS, DEFAULT_C, DEFAULT_LAM
+from .colors import RGB, ColorFormat, parse_color
+from .depth import COLORMAPS, decode_depth, encode_depth
 from .errors import InvalidArgumentError, VisionBananaError
-from .files import decode_files
-from .instances import Instances
-from .io import read_image, write_image
+from .instances import extract_instances
+from .io import read_image
+from .normals import decode_normals
 from .pipeline import VisionBanana
 from .prompts import ColorMapping, parse_mapping
+from .semantic import decode_referring, decode_semantic, encode_semantic
 
 __all__ = ["main"]
 
@@ -66,36 +83,116 @@ def _parser() -> argparse.ArgumentParser:
         description="Decode generated pictures into .npy arrays and preview PNGs.",
     )
     tasks = decode.add_subparsers(dest="task", required=True, metavar="TASK")
-    depth = tasks.add_parser(
+    depth = _task(
+        tasks,
         "depth",
-        help="metric depth in metres",
-        description="Decode depth pictures (cube walk or another colour map) to metres.",
+        "metric depth in metres",
+        "Decode depth pictures (cube walk or another colour map) to metres (float32 .npy); the "
+        "preview shows the depth beside the picture with a colour bar in metres.",
+        _decode,
     )
-    _decode_arguments(depth)
-    depth.add_argument("--lam", type=float, default=DEFAULT_LAM, help="power transform lam")
-    depth.add_argument("--c", type=float, default=DEFAULT_C, help="power transform c")
-    depth.add_argument(
-        "--max-depth", type=float, default=1000.0, help="clamp for saturated pixels, metres"
-    )
-    depth.add_argument("--colormap", choices=COLORMAPS, default="cube_walk")
-    depth.set_defaults(run=_decode, task="depth")
+    _option(depth, "--lam", decode_depth, "lam", "power transform lam", type=float)
+    _option(depth, "--c", decode_depth, "c", "power transform c", type=float)
+    _option(depth, "--max-depth", decode_depth, "max_depth", "clamp, metres", type=float)
+    _option(depth, "--colormap", decode_depth, "colormap", "colour map", choices=COLORMAPS)
 
-    normals = tasks.add_parser(
+    normals = _task(
+        tasks,
         "normals",
-        help="surface normals",
-        description="Decode normal-map pictures to unit vectors (H, W, 3) in the paper's frame.",
+        "surface normals",
+        "Decode normal-map pictures to unit vectors (H, W, 3), zero where invalid.",
+        _decode,
     )
-    _decode_arguments(normals)
-    normals.set_defaults(run=_decode, task="normals")
-    for task, what in [
-        ("semantic", "label maps (label i = the i-th class of the mapping, 255 = background)"),
-        ("referring", "one bool mask per referring expression (K, H, W)"),
-        ("instances", "instance-id maps (0 = background)"),
+    normals.add_argument(
+        "--frame",
+        choices=FRAMES,
+        help="frame of the written vectors: camera, the paper's (x right, y up, z toward the "
+        "viewer; the default) or opencv (x right, y down, z forward)",
+    )
+    _option(
+        normals,
+        "--sky-tolerance",
+        decode_normals,
+        "sky_tolerance",
+        "pixels this near magenta (8-bit RGB distance) are sky, invalid",
+        type=float,
+    )
+    _option(
+        normals,
+        "--norm-range",
+        decode_normals,
+        "norm_range",
+        "raw vector norms outside LOW HIGH are invalid",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+    )
+
+    semantic = _task(
+        tasks,
+        "semantic",
+        "label maps",
+        "Decode to label maps: label i = the i-th class of the mapping, --ignore-index for the "
+        "background and for pixels farther than --max-distance from every colour.",
+        _decode,
+    )
+    _colour_options(semantic, required=True)
+    _option(
+        semantic,
+        "--max-distance",
+        decode_semantic,
+        "max_distance",
+        "pixels farther than this (8-bit RGB distance) from every colour are unlabelled",
+        type=float,
+    )
+    _option(
+        semantic, "--ignore-index", decode_semantic, "ignore_index", "unlabelled label", type=int
+    )
+
+    referring = _task(
+        tasks,
+        "referring",
+        "one bool mask per referring expression",
+        "Decode to one bool mask per referring expression (K, H, W).",
+        _decode,
+    )
+    _colour_options(referring, required=True)
+    _option(
+        referring,
+        "--max-distance",
+        decode_referring,
+        "max_distance",
+        "pixels farther than this (8-bit RGB distance) from every colour belong to no referent",
+        type=float,
+    )
+
+    instances = _task(
+        tasks,
+        "instances",
+        "instance-id maps and COCO RLE masks",
+        "Decode to instance-id maps (0 = background; <stem>.npy) and the instances as COCO RLE "
+        "JSON (<stem>.instances.json: id, color, area, bbox, score, segmentation).",
+        _decode,
+    )
+    _colour_options(instances, required=False)
+    for flag, keyword, what, kind in [
+        ("--tau", "tau", "colour tolerance, 8-bit RGB distance", float),
+        ("--min-area-fraction", "min_area_fraction", "drop smaller pieces", float),
+        ("--erosion-keep", "erosion_keep", "drop pieces keeping less under erosion", float),
+        ("--merge-bbox-ratio", "merge_bbox_ratio", "merge same-colour pieces up to", float),
     ]:
-        sub = tasks.add_parser(task, help=what.split(" (")[0], description=f"Decode to {what}.")
-        _decode_arguments(sub)
-        _colour_options(sub, required=task != "instances")
-        sub.set_defaults(run=_decode, task=task)
+        _option(instances, flag, extract_instances, keyword, what, type=kind)
+    _option(
+        instances,
+        "--connectivity",
+        extract_instances,
+        "connectivity",
+        "neighbours of a pixel (16 = 8 and the knight moves)",
+        type=int,
+        choices=(4, 8, 16),
+    )
+
+    _encode_parser(commands)
 
     run = commands.add_parser(
         "run",
@@ -148,7 +245,169 @@ def _parser() -> argparse.ArgumentParser:
         help="images in flight at once (for remote generators such as gemini or http)",
     )
     run.set_defaults(run=_run)
+    from .eval.cli import add_eval_command  # imported here: it imports this module
+
+    add_eval_command(commands)
     return parser
+
+
+FRAMES = ("camera", "opencv")  # decode_normals' names: "camera" is the paper's frame
+
+
+def _task(
+    tasks: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+    run: Callable[[argparse.Namespace], None],
+    metavar: str = "PICTURE",
+) -> argparse.ArgumentParser:
+    """A task's subcommand with its input files, -o OUTDIR and an empty list of decoder options."""
+    sub = tasks.add_parser(name, help=summary, description=description)
+    sub.add_argument("inputs", nargs="+", type=Path, metavar=metavar)
+    sub.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
+    sub.set_defaults(run=run, options=[])
+    return sub
+
+
+def _option(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    function: Callable[..., Any],
+    keyword: str,
+    what: str,
+    **kwargs: Any,
+) -> None:
+    """An option passed on as ``function``'s ``keyword`` when given; its help shows the
+    function's own default, which applies when it is not."""
+    default = parameter_default(function, keyword)
+    shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
+    parser.add_argument(
+        flag, dest=keyword, default=None, help=f"{what} (default {shown})", **kwargs
+    )
+    parser.get_default("options").append(keyword)
+
+
+def _given(args: argparse.Namespace) -> dict[str, Any]:
+    """The options registered with `_option` that the user gave, by keyword."""
+    return {k: getattr(args, k) for k in args.options if getattr(args, k) is not None}
+
+
+def _encode_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    encode = commands.add_parser(
+        "encode",
+        help="write training target pictures from ground truth",
+        description="Paint ground truth as the pictures a Vision Banana model is trained to "
+        "answer with: OUTDIR/<stem>.png, and the prompt that asks for it, <stem>.prompt.txt.",
+    )
+    tasks = encode.add_subparsers(dest="task", required=True, metavar="TASK")
+    depth = _task(
+        tasks,
+        "depth",
+        "depth maps in metres",
+        "Depth maps (.npy, or grey .png with --scale) to depth pictures.",
+        _encode,
+        "GROUND_TRUTH",
+    )
+    depth.add_argument(
+        "--scale",
+        type=float,
+        help="metres per stored unit (e.g. 0.001 for millimetres); required for integer depths "
+        "(16-bit PNG, integer .npy), which are never taken as metres",
+    )
+    _option(depth, "--lam", encode_depth, "lam", "power transform lam", type=float)
+    _option(depth, "--c", encode_depth, "c", "power transform c", type=float)
+    _option(depth, "--colormap", encode_depth, "colormap", "colour map", choices=COLORMAPS)
+    _picture_options(depth, "NaN, infinite or negative depths")
+    depth.add_argument(
+        "--zero-invalid",
+        action="store_true",
+        help="stored zeros mean no measurement: paint them with --invalid",
+    )
+
+    normals = _task(
+        tasks,
+        "normals",
+        "normal vectors",
+        "Normal vectors (.npy, (H, W, 3) float) to normal pictures.",
+        _encode,
+        "GROUND_TRUTH",
+    )
+    normals.add_argument(
+        "--frame",
+        choices=FRAMES,
+        default="camera",
+        help="frame of the input vectors: camera, the paper's (x right, y up, z toward the "
+        "viewer; the default) or opencv (x right, y down, z forward)",
+    )
+    _picture_options(normals, "zero or non-finite vectors")
+
+    semantic = _task(
+        tasks,
+        "semantic",
+        "label maps",
+        "Label maps (.npy or grey .png; label i = the i-th class) to semantic pictures in the "
+        "colours of --mapping, --prompt or --classes (distinct palette colours).",
+        _encode,
+        "GROUND_TRUTH",
+    )
+    colours = semantic.add_mutually_exclusive_group(required=True)
+    colours.add_argument("--prompt", metavar="TEXT", help="the prompt naming each class's colour")
+    colours.add_argument(
+        "--mapping",
+        metavar="JSON",
+        help='classes in label order with their colours, e.g. \'{"cat": "red", "dog": "blue"}\'',
+    )
+    colours.add_argument(
+        "--classes", nargs="+", metavar="NAME", help="classes in label order (palette colours)"
+    )
+    semantic.add_argument("--background", metavar="COLOR", help="background colour (black)")
+    _option(
+        semantic,
+        "--ignore-index",
+        encode_semantic,
+        "ignore_index",
+        "label painted in the background colour",
+        type=int,
+    )
+    semantic.add_argument(
+        "--style",
+        choices=("json", "sentences"),
+        default="json",
+        help="how the prompt gives the mapping (default json)",
+    )
+    semantic.add_argument(
+        "--color-format",
+        choices=get_args(ColorFormat),
+        default="name",
+        help="how the prompt writes colours (default name)",
+    )
+
+    instances = _task(
+        tasks,
+        "instances",
+        "instance-id maps",
+        "Instance-id maps (.npy or grey .png; 0 = background) to instance pictures, one "
+        "distinct colour per instance.",
+        _encode,
+        "GROUND_TRUTH",
+    )
+    instances.add_argument("--background", metavar="COLOR", help="background colour (black)")
+    instances.add_argument(
+        "--class",
+        dest="class_name",
+        metavar="NAME",
+        help="the instances' class (singular): writes its prompt beside each picture",
+    )
+
+
+def _picture_options(parser: argparse.ArgumentParser, invalid: str) -> None:
+    parser.add_argument(
+        "--bits", type=int, choices=(8, 16), default=8, help="bits per channel (default 8)"
+    )
+    parser.add_argument(
+        "--invalid", metavar="COLOR", help=f"colour for {invalid} (default: they are an error)"
+    )
 
 
 def _colour_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
@@ -164,18 +423,11 @@ def _colour_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
 
 def _mapping(args: argparse.Namespace) -> ColorMapping | None:
     """The colours from --prompt or --mapping, with --background applied."""
+    mapping: ColorMapping | None
     if args.prompt is not None:
         mapping = parse_mapping(args.prompt)
     elif args.mapping is not None:
-        try:
-            entries = json.loads(args.mapping)
-        except json.JSONDecodeError as error:
-            raise InvalidArgumentError(f"--mapping must be a JSON object: {error}") from None
-        if not isinstance(entries, dict) or not entries:
-            raise InvalidArgumentError(
-                f'--mapping must be a JSON object such as {{"cat": "red"}}, got {args.mapping!r}'
-            )
-        colours = {str(k): parse_color(v) for k, v in entries.items()}
+        colours = _mapping_entries(args.mapping)
         background = colours.pop("background", (0, 0, 0))
         mapping = ColorMapping(colours, background)
     else:
@@ -187,202 +439,97 @@ def _mapping(args: argparse.Namespace) -> ColorMapping | None:
     return mapping
 
 
-def _decode_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "pictures",
-        nargs="+",
-        metavar="DIR_OR_GLOB",
-        help="picture files, folders of pictures, or glob patterns (quote them: 'out/*.png')",
-    )
-    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="threads reading and decoding (default: CPUs)"
-    )
-    parser.add_argument(
-        "--format",
-        choices=["npy", "npz"],
-        default="npy",
-        help="npy: the main array; npz: every array of the result (default npy)",
-    )
-    parser.add_argument("--no-preview", action="store_true", help="write no preview PNGs")
-
-
-def _decode(args: argparse.Namespace) -> int:
-    """Decodes every picture the arguments name; 1 when any failed (each one reported)."""
-    sources = expand_pictures(args.pictures)
-    options, describe = _decode_plan(args)
-    if args.workers is not None and args.workers < 1:
-        raise InvalidArgumentError(f"--workers must be 1 or more, got {args.workers}")
-    args.output.mkdir(parents=True, exist_ok=True)
-    results = decode_files(args.task, sources, workers=args.workers, **options)
-    failures = 0
-    # The bar goes to stderr and only on a terminal (disable=None); lines go through tqdm.write
-    # so that they do not break it.
-    with tqdm(total=len(sources), unit="picture", disable=None, file=sys.stderr) as bar:
-        for path, result in zip(sources, results, strict=True):
-            bar.update()
-            if isinstance(result, Exception):
-                failures += 1
-                tqdm.write(f"vision-banana: error: {result}", file=sys.stderr)
-                continue
-            arrays, summary, shade = describe(result)
-            tqdm.write(f"{path}: {summary}")
-            _save(args, path, arrays, shade)
-    if failures and len(sources) > 1:
-        print(
-            f"vision-banana: {failures} of {len(sources)} pictures failed; the others were "
-            f"written to {args.output}",
-            file=sys.stderr,
-        )
-    return 1 if failures else 0
-
-
-#: What a decoded result becomes: its arrays by name (the first is the .npy), a one-line summary
-#: and its preview shade.
-_Describe = Callable[[Any], tuple[dict[str, np.ndarray], str, np.ndarray]]
-
-
-def _decode_plan(args: argparse.Namespace) -> tuple[dict[str, Any], _Describe]:
-    """The decoder options for the task, and how to describe each result."""
-    if args.task == "depth":
-        options = {
-            "lam": args.lam,
-            "c": args.c,
-            "max_depth": args.max_depth,
-            "colormap": args.colormap,
-            "return_distance": True,
-        }
-
-        def depth(result: tuple[np.ndarray, np.ndarray]) -> Any:
-            depth, distance = result
-            summary = _summary(depth, distance, args.max_depth)
-            return {"depth": depth, "distance": distance}, summary, _preview.depth_shade(depth)
-
-        return options, depth
-    if args.task == "normals":
-
-        def normals(result: tuple[np.ndarray, np.ndarray]) -> Any:
-            normals, valid = result
-            h, w = valid.shape
-            summary = f"{w}x{h} normals, valid {100 * float(np.mean(valid)):.2f} %"
-            shade = _preview.normals_shade(normals, valid)
-            return {"normals": normals, "valid": valid}, summary, shade
-
-        return {}, normals
-    mapping = _mapping(args)
-    if args.task == "instances":
-        background = mapping.background if mapping is not None else (0, 0, 0)
-
-        def instances(found: Instances) -> Any:
-            h, w = found.ids.shape
-            arrays = {
-                "ids": found.ids,
-                "colors": found.colors,
-                "areas": found.areas,
-                "bboxes": found.bboxes,
-                "scores": found.scores,
-            }
-            summary = f"{w}x{h} instance ids: {len(found)} instances"
-            return arrays, summary, _preview.ids_shade(found.ids)
-
-        return {"background": background}, instances
-    if mapping is None or not mapping.classes:
+def _mapping_entries(text: str) -> dict[str, RGB]:
+    """--mapping's JSON object as {name: colour}, in its order ("background" included)."""
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidArgumentError(f"--mapping must be a JSON object: {error}") from None
+    if not isinstance(entries, dict) or not entries:
         raise InvalidArgumentError(
-            f"decode {args.task} needs classes with colours from --prompt or --mapping"
+            f'--mapping must be a JSON object such as {{"cat": "red"}}, got {text!r}'
         )
-    colours = list(mapping.classes.values())
-    if args.task == "semantic":
+    return {str(k): parse_color(v) for k, v in entries.items()}
 
-        def semantic(labels: np.ndarray) -> Any:
-            h, w = labels.shape
-            counts = ", ".join(
-                f"{i} {name} {100 * float(np.mean(labels == i)):.1f} %"
-                for i, name in enumerate(mapping.classes)
-            )
-            summary = f"{w}x{h} labels: {counts}; 255 = background"
-            return (
-                {"labels": labels},
-                summary,
-                _preview.labels_shade(labels, colours, mapping.background),
-            )
 
-        return {"colors": mapping}, semantic
+# --- decode and encode: one input file at a time ---------------------------------------------
 
-    def referring(masks: np.ndarray) -> Any:
-        _, h, w = masks.shape
-        counts = ", ".join(
-            f"{i} {name!r} {int(m.sum())} px"
-            for i, (name, m) in enumerate(zip(mapping.classes, masks, strict=True))
+
+def _picture_decoder(args: argparse.Namespace) -> PictureDecoder:
+    options = _given(args)
+    if args.task == "depth":
+        return _cli_decode.depth(options)
+    if args.task == "normals":
+        if args.frame is not None:
+            options["frame"] = args.frame
+        return _cli_decode.normals(options)
+    factory = {
+        "semantic": _cli_decode.semantic,
+        "referring": _cli_decode.referring,
+        "instances": _cli_decode.instances,
+    }[args.task]
+    return factory(_mapping(args), options)
+
+
+def _decode(args: argparse.Namespace) -> None:
+    _each_input(args.inputs, args.output, read_image, _picture_decoder(args), [])
+
+
+def _colour(text: str | None) -> RGB | None:
+    return None if text is None else parse_color(text)
+
+
+def _truth_encoder(args: argparse.Namespace) -> TruthEncoder:
+    if args.task == "depth":
+        return _cli_encode.depth(
+            scale=args.scale,
+            zero_invalid=args.zero_invalid,
+            bits=args.bits,
+            invalid=_colour(args.invalid),
+            options=_given(args),
         )
-        shade = _preview.masks_shade(masks, colours, mapping.background)
-        return {"masks": masks}, f"{w}x{h} masks: {counts}", shade
+    if args.task == "normals":
+        return _cli_encode.normals(frame=args.frame, bits=args.bits, invalid=_colour(args.invalid))
+    background = _colour(args.background)
+    if args.task == "instances":
+        return _cli_encode.instances(background=background or (0, 0, 0), class_name=args.class_name)
+    return _cli_encode.semantic(
+        prompt=args.prompt,
+        entries=None if args.mapping is None else _mapping_entries(args.mapping),
+        classes=args.classes,
+        background=background,
+        style=args.style,
+        color_format=args.color_format,
+        options=_given(args),
+    )
 
-    return {"colors": mapping}, referring
+
+def _encode(args: argparse.Namespace) -> None:
+    encoder = _truth_encoder(args)
+    _each_input(args.inputs, args.output, read_truth, encoder, [".png", ".prompt.txt"])
 
 
-def _save(
-    args: argparse.Namespace, path: Path, arrays: dict[str, np.ndarray], shade: np.ndarray
+def _each_input(
+    paths: Sequence[Path],
+    folder: Path,
+    read: Callable[[Path], np.ndarray],
+    convert: Callable[[np.ndarray, str], Outputs],
+    suffixes: Sequence[str],
 ) -> None:
-    folder = args.output
-    if args.format == "npz":
-        written = folder / f"{path.stem}.npz"
-        np.savez_compressed(written, **arrays)  # type: ignore[arg-type]
-    else:
-        written = folder / f"{path.stem}.npy"
-        np.save(written, next(iter(arrays.values())))
-    if args.no_preview:
-        tqdm.write(f"  wrote {written}")
-        return
-    preview = folder / f"{path.stem}.preview.png"
-    write_image(preview, _preview.side_by_side(read_image(path), shade))
-    tqdm.write(f"  wrote {written} and {preview}")
-
-
-#: What a folder given to ``decode`` contributes: its files with these extensions.
-PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
-
-
-def expand_pictures(patterns: Sequence[str]) -> list[Path]:
-    """Picture files from files, folders and glob patterns, in the order given (folders and
-    globs sorted by name). Files in a folder without a picture extension are skipped with a note
-    on stderr; a pattern that matches nothing, or a folder without pictures, is an error. Two
-    pictures with one file name would write the same outputs: an error too."""
-    found: list[Path] = []
-    for pattern in patterns:
-        path = Path(pattern)
-        if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.is_file())
-            pictures = [p for p in files if p.suffix.lower() in PICTURE_SUFFIXES]
-            skipped = [p.name for p in files if p not in pictures]
-            if skipped:
-                names = ", ".join(skipped[:5]) + (", ..." if len(skipped) > 5 else "")
-                print(
-                    f"vision-banana: note: skipped {len(skipped)} file(s) in {path} that are not "
-                    f"pictures ({names})",
-                    file=sys.stderr,
-                )
-            if not pictures:
-                raise InvalidArgumentError(
-                    f"folder {pattern} holds no pictures ({', '.join(PICTURE_SUFFIXES)})"
-                )
-            found += pictures
-        elif glob.has_magic(pattern):
-            matches = sorted(Path(m) for m in glob.glob(pattern, recursive=True))
-            matches = [m for m in matches if m.is_file()]
-            if not matches:
-                raise InvalidArgumentError(f"no files match {pattern!r}")
-            found += matches
-        else:
-            found.append(path)  # a missing file is reported with the other failures
-    stems: dict[str, Path] = {}
-    for path in found:
-        other = stems.setdefault(path.stem, path)
-        if other != path:
-            raise InvalidArgumentError(
-                f"{other} and {path} would both be written as {path.stem}.*; decode them into "
-                f"separate output folders"
-            )
-    return found
+    """Reads each input, converts it and writes its outputs into ``folder``, printing a summary;
+    stops at the first failure, with the input's name in the message."""
+    check_inputs(paths, folder, suffixes)
+    for path in paths:
+        data = read(path)
+        try:
+            outputs = convert(data, str(path))
+        except VisionBananaError as error:
+            if str(path) in str(error):
+                raise
+            raise InvalidArgumentError(f"{path}: {error}") from error
+        written = write_outputs(folder, path.stem, outputs.files)
+        print(outputs.summary)
+        print(f"  wrote {', '.join(str(p) for p in written)}")
 
 
 # --- run: generators ------------------------------------------------------------------------------
@@ -394,10 +541,10 @@ def _reference(spec: str, args: argparse.Namespace) -> Generator:
     # The generator sees only the image, so each image's truth is found by its pixels.
     files = {}
     for path in args.images:
-        truth = args.truth / f"{path.stem}.npy"
-        if not truth.is_file():
-            raise InvalidArgumentError(f"--truth has no {truth.name} for {path}")
-        files[hashlib.sha1(np.ascontiguousarray(read_image(path)).tobytes()).hexdigest()] = truth
+        stored = args.truth / f"{path.stem}.npy"
+        if not stored.is_file():
+            raise InvalidArgumentError(f"--truth has no {stored.name} for {path}")
+        files[hashlib.sha1(np.ascontiguousarray(read_image(path)).tobytes()).hexdigest()] = stored
     task = args.task
 
     def truth(image: object, prompt: str) -> dict[str, object]:
@@ -524,25 +671,15 @@ def _run(args: argparse.Namespace) -> None:
         )
 
 
-def _summary(depth: np.ndarray, distance: np.ndarray, max_depth: float) -> str:
-    saturated = float(np.mean(depth >= max_depth)) if depth.size else 0.0
-    low, median, high = np.percentile(depth, [0, 50, 100]) if depth.size else (0.0, 0.0, 0.0)
-    return (
-        f"{depth.shape[1]}x{depth.shape[0]} depth min {low:.3f} m, median {median:.3f} m, "
-        f"max {high:.3f} m, at max_depth {100 * saturated:.2f} %, "
-        f"mean colour distance {float(np.mean(distance)) if distance.size else 0.0:.4f}"
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (0 success, 1 error, 2 usage)."""
     args = _parser().parse_args(argv)
     try:
-        status = args.run(args)
+        args.run(args)
     except (VisionBananaError, OSError) as error:
         print(f"vision-banana: error: {error}", file=sys.stderr)
         return 1
-    return int(status or 0)
+    return 0
 
 
 if __name__ == "__main__":

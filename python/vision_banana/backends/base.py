@@ -173,5 +173,20 @@ class Generator(abc.ABC):
         base implementation needs nothing."""
         return None
 
+    def identity(self) -> dict[str, Any]:
+        """What decides this generator's answers, as a JSON-able dict.
+
+        The evaluation cache (`vision_banana.eval.cache`) keys each picture on the photo, the
+        prompt, the seed and this dict, so two generators with equal identities must answer
+        alike, and any setting that changes the answers (model, adapter, steps...) belongs here.
+        Backends extend this default, the class and ``name``.
+
+        Example:
+            >>> CallableGenerator(my_model).identity()  # doctest: +SKIP
+            {'class': 'vision_banana.backends.callable.CallableGenerator',
+             'name': 'callable:my_model', 'function': 'my_module.my_model'}
+        """
+        return {"class": f"{type(self).__module__}.{type(self).__qualname__}", "name": self.name}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

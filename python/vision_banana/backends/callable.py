@@ -49,3 +49,10 @@ class CallableGenerator(Generator):
                 f"generator {self.name} failed: {type(error).__name__}: {error}"
             ) from error
         return to_rgb_image(answer, f"generator {self.name}")
+
+    def identity(self) -> dict[str, Any]:
+        """The base identity plus the function's module and qualified name (what it closes
+        over or reads is not seen: give such functions distinct ``name``s)."""
+        function = getattr(self.fn, "__qualname__", type(self.fn).__qualname__)
+        module = getattr(self.fn, "__module__", None) or type(self.fn).__module__
+        return {**super().identity(), "function": f"{module}.{function}"}

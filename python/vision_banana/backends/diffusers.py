@@ -372,12 +372,8 @@ class DiffusersGenerator(Generator):
         torch, _ = _import_torch_diffusers()
         pipe = self.pipeline
         accepted = inspect.signature(pipe.__call__).parameters
-        preset = self.preset
         arguments: dict[str, Any] = {"prompt": prompt, "output_type": "pil"}
-        steps = self.steps if self.steps is not None else (preset.steps if preset else None)
-        guidance = (
-            self.guidance if self.guidance is not None else (preset.guidance if preset else None)
-        )
+        steps, guidance = self._steps_and_guidance()
         if steps is not None:
             arguments["num_inference_steps"] = steps
         if guidance is not None:
@@ -393,9 +389,22 @@ class DiffusersGenerator(Generator):
             elif image.size != (size[1], size[0]):
                 image = image.resize((size[1], size[0]), Image.Resampling.BICUBIC)
         arguments["image"] = image
-        arguments.update(preset.call_kwargs if preset else {})
-        arguments.update(self.call_kwargs)
+        arguments.update(self._extra_arguments())
         return arguments
+
+    def _steps_and_guidance(self) -> tuple[int | None, float | None]:
+        """The steps and guidance of each call: ours, else the preset's, else None (the
+        pipeline's own default)."""
+        preset = self.preset
+        steps = self.steps if self.steps is not None else (preset.steps if preset else None)
+        guidance = (
+            self.guidance if self.guidance is not None else (preset.guidance if preset else None)
+        )
+        return steps, guidance
+
+    def _extra_arguments(self) -> dict[str, Any]:
+        """The preset's call arguments overridden by ``call_kwargs``."""
+        return {**(self.preset.call_kwargs if self.preset else {}), **self.call_kwargs}
 
     def output_size(self, height: int, width: int) -> tuple[int, int] | None:
         """The (height, width) asked of the model for an input of this size (see ``size``)."""
@@ -438,6 +447,23 @@ class DiffusersGenerator(Generator):
         if not images:
             raise GeneratorError(f"{self.name} answered without a picture")
         return to_rgb_image(images[0], f"generator {self.name}")
+
+    def identity(self) -> dict[str, Any]:
+        """The base identity plus the weights, the adapter, the steps, the guidance, the size and
+        the extra call arguments (by ``repr``): the settings that change the answers."""
+        steps, guidance = self._steps_and_guidance()
+        return {
+            **super().identity(),
+            "model": self.model_id,
+            "preset": None if self.preset is None else self.preset.model_id,
+            "lora": self.lora,
+            "lora_scale": self.lora_scale,
+            "steps": steps,
+            "guidance": guidance,
+            "size": list(self.size) if isinstance(self.size, tuple) else self.size,
+            "dtype": None if self.dtype is None else str(self.dtype),
+            "call_kwargs": {k: repr(v) for k, v in self._extra_arguments().items()},
+        }
 
     def __repr__(self) -> str:
         lora = f", lora={self.lora!r}" if self.lora else ""

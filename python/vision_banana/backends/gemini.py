@@ -295,6 +295,16 @@ class GeminiGenerator(Generator):
 
     # --- the Generator interface ----------------------------------------------------------
 
+    def identity(self) -> dict[str, Any]:
+        """The base identity plus the model and the settings that shape its answers."""
+        return {
+            **super().identity(),
+            "model": self.model,
+            "image_size": self.image_size,
+            "aspect_ratio": self.aspect_ratio,
+            "input_format": self.input_format,
+        }
+
     def check(self) -> None:
         """Ask the API about the model (a free call): a bad key or unknown model fails here.
 

@@ -79,6 +79,10 @@ class HTTPGenerator(Generator):
     def requirements(self) -> list[str]:
         return [f"a service answering POST requests at {self.url}"]
 
+    def identity(self) -> dict[str, Any]:
+        """The base identity plus the URL (headers are left out: they carry credentials)."""
+        return {**super().identity(), "url": self.url}
+
     def generate(self, image: Any, prompt: str, *, seed: int | None = None) -> Image.Image:
         if not isinstance(prompt, str):
             raise InvalidTypeError(f"prompt must be text, got {type(prompt).__name__}")

@@ -11,6 +11,8 @@ error budget the decoders themselves spend.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -72,6 +74,18 @@ class Degradation:
             )
         if isinstance(self.pixels, bool) or not isinstance(self.pixels, int) or self.pixels < 256:
             raise InvalidArgumentError(f"pixels must be an integer >= 256, got {self.pixels!r}")
+
+
+def _fingerprint(value: Any, digest: Any) -> None:
+    """Feeds ground truth (arrays, names, mappings of them) into a hashlib digest."""
+    if isinstance(value, Mapping):
+        for key in sorted(value, key=str):
+            digest.update(f"{key}:".encode())
+            _fingerprint(value[key], digest)
+    elif value is not None:
+        array = np.ascontiguousarray(np.asarray(value))
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
 
 
 def _key(name: str) -> str:
@@ -197,6 +211,25 @@ class ReferenceGenerator(Generator):
         if self.degradation is not None:
             target = self._spoil(target, rng)
         return Image.fromarray(target, "RGB")
+
+    def identity(self) -> dict[str, Any]:
+        """The base identity plus the degradation, the seed and the ground truth: a digest of
+        the arrays given, or the ``truth`` function's name (what it reads is not seen)."""
+        if self._truth is not None:
+            module = getattr(self._truth, "__module__", None) or type(self._truth).__module__
+            name = getattr(self._truth, "__qualname__", type(self._truth).__qualname__)
+            truth = f"{module}.{name}"
+        else:
+            digest = hashlib.sha256()
+            _fingerprint(self._given, digest)
+            truth = digest.hexdigest()
+        degradation = self.degradation
+        return {
+            **super().identity(),
+            "degrade": None if degradation is None else dataclasses.asdict(degradation),
+            "seed": self.seed,
+            "truth": truth,
+        }
 
     # --- rendering ------------------------------------------------------------------------------
 

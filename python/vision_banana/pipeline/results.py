@@ -111,6 +111,11 @@ class DepthResult(Result):
     def _shade(self) -> np.ndarray:
         return _preview.depth_shade(self.depth)
 
+    def preview(self) -> Image.Image:
+        """The input, its depth (viridis on inverse depth, near is bright) and a colour bar in
+        metres side by side: (H, 2 W + `_preview.BAR_WIDTH`) pixels for an (H, W) input."""
+        return Image.fromarray(_preview.depth_preview(self.image, self.depth), "RGB")
+
 
 @dataclass(eq=False)
 class NormalsResult(Result):

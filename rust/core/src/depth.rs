@@ -11,11 +11,13 @@ use std::sync::{Arc, Mutex};
 use ndarray::{ArrayView3, ArrayView4, Axis};
 
 use crate::colormap::{Colormap, Polyline};
+use crate::error::Result;
 pub use crate::pixels::unit_range_defects;
 use crate::pixels::{decode_pixels, decode_rows, PixelDecoder, BLOCK};
 use crate::rows::{for_each_row, Defects};
 use crate::samples::round_to_level;
 pub use crate::samples::{DecodedSample, DepthSample, EncodedSample, PictureSample};
+use crate::shapes;
 use crate::simd;
 use crate::transform::PowerTransform;
 use crate::walk::{self, EDGES, EDGE_CHANNEL};
@@ -103,15 +105,20 @@ pub fn decode<T: CubeWalkDecode, D: DecodedSample>(
     colormap: Colormap,
     out: &mut [D],
     distance: Option<&mut [f32]>,
-) {
+) -> Result<()> {
+    let mut outputs = vec![("out", out.len())];
+    outputs.extend(distance.as_ref().map(|d| ("distance", d.len())));
+    shapes::decode(rgb.dim(), &outputs)?;
     if colormap == Colormap::CubeWalk {
-        return T::decode_cube_walk(rgb, scalar, out, distance);
+        T::decode_cube_walk(rgb, scalar, out, distance);
+        return Ok(());
     }
     let polyline: &Polyline = colormap.polyline();
     decode_pixels(rgb, out, distance, |p| {
         let (f, d2) = polyline.project(p.map(T::to_unit));
         (D::from_f64(scalar.value_at(f)), d2.sqrt() as f32)
-    })
+    });
+    Ok(())
 }
 
 /// Decoded value of every (edge, channel value) pair of 8-bit colours on the cube walk, indexed
@@ -202,10 +209,11 @@ pub fn encode<T: DepthSample, O: EncodedSample>(
     colormap: Colormap,
     invalid: Option<[O; 3]>,
     out: &mut [O],
-) -> Defects {
+) -> Result<Defects> {
+    shapes::length("out", out.len(), depth.len() * 3)?;
     let invalid = invalid.unwrap_or([O::default(); 3]);
     // One monomorphic loop per case, so that the common ones vectorise.
-    match (scalar, colormap) {
+    Ok(match (scalar, colormap) {
         (Scalar::Normalised, Colormap::CubeWalk) => {
             encode_cube_walk(depth, out, invalid, |d| !d.is_nan(), |f| f)
         }
@@ -231,7 +239,7 @@ pub fn encode<T: DepthSample, O: EncodedSample>(
             let painter = Exact(|d: f64| polyline.point_at(transform.forward(d)).map(O::from_unit));
             encode_with(depth, out, invalid, is_valid_depth, &painter)
         }
-    }
+    })
 }
 
 /// The cube walk through a table of its colours where the sample type has few levels (8 bits:
@@ -425,7 +433,7 @@ mod tests {
 
     fn encode_vec<O: EncodedSample>(depth: &Array3<f64>, scalar: Scalar) -> (Vec<O>, Defects) {
         let mut out = vec![O::default(); depth.len() * 3];
-        let defects = encode(depth.view(), scalar, Colormap::CubeWalk, None, &mut out);
+        let defects = encode(depth.view(), scalar, Colormap::CubeWalk, None, &mut out).unwrap();
         (out, defects)
     }
 
@@ -436,7 +444,7 @@ mod tests {
         let (n, h, w, _) = rgb.dim();
         let mut out = vec![0.0; n * h * w];
         let mut dist = vec![0.0; n * h * w];
-        decode(rgb, depth_scalar(), colormap, &mut out, Some(&mut dist));
+        decode(rgb, depth_scalar(), colormap, &mut out, Some(&mut dist)).unwrap();
         (out, dist)
     }
 
@@ -515,7 +523,8 @@ mod tests {
             Colormap::CubeWalk,
             Some([1, 2, 3]),
             &mut out,
-        );
+        )
+        .unwrap();
         assert_eq!(defects.count, 2);
         assert_eq!(defects.first.unwrap().0, 7);
         assert_eq!(&out[21..24], &[1, 2, 3]);
@@ -543,7 +552,7 @@ mod tests {
             transform: PowerTransform::default(),
             max_depth: 80.0,
         };
-        decode(rgb.view(), scalar, Colormap::CubeWalk, &mut out, None);
+        decode(rgb.view(), scalar, Colormap::CubeWalk, &mut out, None).unwrap();
         assert_eq!(out[0], 80.0);
     }
 }

@@ -156,13 +156,13 @@ fn decode_picture<T: FileSample>(rgb: ArrayView4<'_, T>, task: &Task) -> Result<
         } => {
             let mut depth = vec![0f32; pixels];
             let mut distance = distances(*distance);
-            depth::decode(rgb, *scalar, *colormap, &mut depth, distance.as_deref_mut());
+            depth::decode(rgb, *scalar, *colormap, &mut depth, distance.as_deref_mut())?;
             Decoded::Depth { depth, distance }
         }
         Task::Normals(options) => {
             let mut vectors = vec![[0f32; 3]; pixels];
             let mut valid = vec![false; pixels];
-            normals::decode(rgb, options, &mut vectors, &mut valid);
+            normals::decode(rgb, options, &mut vectors, &mut valid)?;
             Decoded::Normals { vectors, valid }
         }
         Task::Semantic {
@@ -180,11 +180,11 @@ fn decode_picture<T: FileSample>(rgb: ArrayView4<'_, T>, task: &Task) -> Result<
             let mut distance = distances(*distance);
             let labels = if *wide {
                 let mut out = vec![0u16; pixels];
-                semantic::decode(rgb, &rule, &mut out, distance.as_deref_mut());
+                semantic::decode(rgb, &rule, &mut out, distance.as_deref_mut())?;
                 Labels::U16(out)
             } else {
                 let mut out = vec![0u8; pixels];
-                semantic::decode(rgb, &rule, &mut out, distance.as_deref_mut());
+                semantic::decode(rgb, &rule, &mut out, distance.as_deref_mut())?;
                 Labels::U8(out)
             };
             Decoded::Labels { labels, distance }

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::pixels::{decode_rows, PixelDecoder, BLOCK};
 use crate::rows::{for_each_row, Defects};
 use crate::samples::{DepthSample, EncodedSample, PictureSample};
+use crate::shapes;
 use crate::simd;
 
 /// How decoded vectors are checked and returned.
@@ -146,8 +147,10 @@ pub fn decode<T: PictureSample>(
     options: &NormalDecoding,
     out: &mut [[f32; 3]],
     valid: &mut [bool],
-) {
+) -> Result<()> {
+    shapes::decode(rgb.dim(), &[("out", out.len()), ("valid", valid.len())])?;
     decode_rows(rgb, out, Some(valid), options);
+    Ok(())
 }
 
 /// Encodes vectors (N, H, W, 3) in the paper's camera frame into `out` (N * H * W colours).
@@ -157,10 +160,15 @@ pub fn encode<T: DepthSample, O: EncodedSample>(
     normals: ArrayView4<T>,
     invalid: Option<[O; 3]>,
     out: &mut [[O; 3]],
-) -> Defects {
+) -> Result<Defects> {
     let (n, h, w, c) = normals.dim();
-    assert_eq!(c, 3, "normals have 3 components");
-    assert_eq!(out.len(), n * h * w, "one colour per vector");
+    if c != 3 {
+        return Err(Error::new(
+            "normals",
+            format!("normals must have 3 components, got {c}"),
+        ));
+    }
+    shapes::length("out", out.len(), n * h * w)?;
     let invalid = invalid.unwrap_or([O::default(); 3]);
     let kernel = |row: usize, out: &mut [[O; 3]], _: Option<&mut [()]>| {
         let view = normals
@@ -181,7 +189,7 @@ pub fn encode<T: DepthSample, O: EncodedSample>(
         }
         defects
     };
-    for_each_row::<[O; 3], (), _>(n * h, w, out, None, kernel)
+    Ok(for_each_row::<[O; 3], (), _>(n * h, w, out, None, kernel))
 }
 
 #[cfg(test)]
@@ -202,7 +210,7 @@ mod tests {
         )
         .unwrap();
         let mut out = vec![[0u8; 3]; 3];
-        assert!(encode(vectors.view(), None, &mut out).is_empty());
+        assert!(encode(vectors.view(), None, &mut out).unwrap().is_empty());
         assert_eq!(out, vec![[255, 128, 128], [128, 255, 128], [128, 128, 255]]);
     }
 
@@ -215,11 +223,11 @@ mod tests {
         }
         let field = Array4::from_shape_vec((1, 4, 10, 3), vectors).unwrap();
         let mut colours = vec![[0u16; 3]; 40];
-        encode(field.view(), None, &mut colours);
+        encode(field.view(), None, &mut colours).unwrap();
         let picture = Array4::from_shape_vec((1, 4, 10, 3), colours.concat()).unwrap();
         let mut back = vec![[0f32; 3]; 40];
         let mut valid = vec![false; 40];
-        decode(picture.view(), &options(), &mut back, &mut valid);
+        decode(picture.view(), &options(), &mut back, &mut valid).unwrap();
         assert!(valid.iter().all(|&v| v));
         for (v, b) in field.as_slice().unwrap().chunks(3).zip(&back) {
             let norm = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
@@ -238,7 +246,7 @@ mod tests {
         .unwrap();
         let mut out = vec![[9f32; 3]; 3];
         let mut valid = vec![true; 3];
-        decode(picture.view(), &options(), &mut out, &mut valid);
+        decode(picture.view(), &options(), &mut out, &mut valid).unwrap();
         assert_eq!(valid, vec![false, false, true]);
         assert_eq!(out[0], [0.0; 3]);
         assert_eq!(out[1], [0.0; 3]);
@@ -246,7 +254,7 @@ mod tests {
             opencv: true,
             ..options()
         };
-        decode(picture.view(), &opencv, &mut out, &mut valid);
+        decode(picture.view(), &opencv, &mut out, &mut valid).unwrap();
         assert!(out[2][2] < -0.99 && out[2][1].abs() < 0.01);
     }
 
@@ -258,7 +266,7 @@ mod tests {
         )
         .unwrap();
         let mut out = vec![[0u8; 3]; 3];
-        let defects = encode(field.view(), Some([1, 2, 3]), &mut out);
+        let defects = encode(field.view(), Some([1, 2, 3]), &mut out).unwrap();
         assert_eq!(defects.count, 2);
         assert_eq!(defects.first.unwrap().0, 0);
         assert_eq!(out[0], [1, 2, 3]);

@@ -21,6 +21,7 @@ use ndarray::ArrayView4;
 use crate::error::{Error, Result};
 use crate::pixels::{decode_rows, PixelDecoder};
 use crate::samples::{LabelSample, PictureSample};
+use crate::shapes;
 
 mod bytes;
 
@@ -315,7 +316,10 @@ pub fn decode<T: PictureSample, L: LabelSample>(
     rule: &NearestColour<'_>,
     out: &mut [L],
     distance: Option<&mut [f32]>,
-) {
+) -> Result<()> {
+    let mut outputs = vec![("out", out.len())];
+    outputs.extend(distance.as_ref().map(|d| ("distance", d.len())));
+    shapes::decode(rgb.dim(), &outputs)?;
     // Labels only, with no maximum distance, of 8-bit samples (`as_bytes` says which they are)
     // go through the byte table.
     let bytes =
@@ -324,6 +328,7 @@ pub fn decode<T: PictureSample, L: LabelSample>(
         Some(table) => bytes::decode(rgb, rule, table, out),
         None => decode_rows(rgb, out, distance, rule),
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -415,7 +420,7 @@ mod tests {
                     // Twice: the first decode works the table out, the second reads it.
                     for _ in 0..2 {
                         let mut out = vec![0u16; shape.0 * shape.1];
-                        decode(rgb.view(), &rule, &mut out, None);
+                        decode(rgb.view(), &rule, &mut out, None).unwrap();
                         assert_eq!(out, expected, "{n} colours + {offset}, {shape:?}");
                     }
                 }

@@ -5,7 +5,7 @@ use numpy::ndarray::Dimension;
 use numpy::{Element, PyArray, PyArrayMethods};
 use pyo3::prelude::*;
 
-use vision_banana_core::rows::Defects;
+use vision_banana_core::Defects;
 
 /// Runs `$body` with `$array` bound to `$rgb` borrowed as a 4-d picture of its dtype (uint8,
 /// uint16, float32 or float64); any other dtype is a TypeError naming `$name`.

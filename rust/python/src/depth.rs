@@ -43,7 +43,7 @@ fn decode_any<'py, D: DecodedSample + numpy::Element>(
         scalar: Scalar,
         colormap: Colormap,
         return_distance: bool,
-    ) -> Decoded<'py, D> {
+    ) -> PyResult<Decoded<'py, D>> {
         let view = rgb.as_array();
         let (n, h, w, _) = view.dim();
         // Outputs come from numpy's allocator (zeroed lazily by the OS), so that they are the
@@ -52,8 +52,9 @@ fn decode_any<'py, D: DecodedSample + numpy::Element>(
         let dist = return_distance.then(|| output_array::<f32, _, _>(py, [n, h, w]));
         fill_detached(py, &out, dist.as_ref(), |out, dist| {
             depth::decode(view, scalar, colormap, out, dist)
-        });
-        (out, dist)
+        })
+        .map_err(|e| to_py_err(py, e))?;
+        Ok((out, dist))
     }
     with_picture!(rgb, "rgb", |a| run(
         py,
@@ -61,7 +62,7 @@ fn decode_any<'py, D: DecodedSample + numpy::Element>(
         scalar,
         colormap,
         return_distance
-    ))
+    ))?
 }
 
 /// decode_depth(rgb, lam, c, max_depth, colormap, return_distance) -> (depth, distance | None)
@@ -132,20 +133,21 @@ fn encode_depth<'py>(
         scalar: Scalar,
         colormap: Colormap,
         invalid: Option<[f64; 3]>,
-    ) -> (Bound<'py, PyAny>, DefectReport) {
+    ) -> PyResult<(Bound<'py, PyAny>, DefectReport)> {
         let view = depth.as_array();
         let (n, h, w) = view.dim();
         let invalid = invalid.map(|c| c.map(O::from_unit));
         let out = output_array::<O, _, _>(py, [n, h, w, 3]);
         let defects = fill_detached::<_, O, _, numpy::Ix1, _>(py, &out, None, |out, _| {
             depth::encode(view, scalar, colormap, invalid, out)
-        });
-        (out.into_any(), report(defects))
+        })
+        .map_err(|e| to_py_err(py, e))?;
+        Ok((out.into_any(), report(defects)))
     }
     if let Ok(a) = depth.extract::<PyReadonlyArray3<f32>>() {
-        with_encoded_dtype!(dtype, O => run::<_, O>(py, a, scalar, colormap, invalid))
+        with_encoded_dtype!(dtype, O => run::<_, O>(py, a, scalar, colormap, invalid))?
     } else if let Ok(a) = depth.extract::<PyReadonlyArray3<f64>>() {
-        with_encoded_dtype!(dtype, O => run::<_, O>(py, a, scalar, colormap, invalid))
+        with_encoded_dtype!(dtype, O => run::<_, O>(py, a, scalar, colormap, invalid))?
     } else {
         Err(unsupported_dtype(
             "depth",

@@ -79,12 +79,14 @@ fn intersection_union<'py>(
     pred: PyReadonlyArray3<'py, u8>,
     gt: PyReadonlyArray3<'py, u8>,
     valid: Valid<'py>,
-) -> Bound<'py, PyArray2<i64>> {
+) -> PyResult<Bound<'py, PyArray2<i64>>> {
     let (p, g) = (pred.as_array(), gt.as_array());
     let v = valid.as_ref().map(|v| v.as_array());
-    let counts = py.detach(|| labels::intersection_union(p, g, v));
+    let counts = py
+        .detach(|| labels::intersection_union(p, g, v))
+        .map_err(|e| to_py_err(py, e))?;
     let counts = counts.into_iter().map(|c| c.map(|x| x as i64)).collect();
-    rows_to_array(py, counts)
+    Ok(rows_to_array(py, counts))
 }
 
 /// depth_sums(pred, gt, valid, min_depth, max_depth) -> (N, 10) float64

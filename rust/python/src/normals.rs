@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
 use vision_banana_core::normals::{self, NormalDecoding};
-use vision_banana_core::samples::{DepthSample, EncodedSample, PictureSample};
+use vision_banana_core::{DepthSample, EncodedSample, PictureSample};
 
 use crate::arrays::{
     fill_detached, output_array, report, with_encoded_dtype, with_picture, DefectReport,
@@ -31,18 +31,19 @@ fn decode_normals<'py>(
         py: Python<'py>,
         rgb: PyReadonlyArray4<'py, T>,
         options: &NormalDecoding,
-    ) -> Normals<'py> {
+    ) -> PyResult<Normals<'py>> {
         let view = rgb.as_array();
         let (n, h, w, _) = view.dim();
         let out = output_array::<f32, _, _>(py, [n, h, w, 3]);
         let valid = PyArray3::<bool>::zeros(py, [n, h, w], false);
         fill_detached(py, &out, Some(&valid), |out, valid| {
             let (vectors, _) = out.as_chunks_mut::<3>();
-            normals::decode(view, options, vectors, valid.expect("given"));
-        });
-        (out, valid)
+            normals::decode(view, options, vectors, valid.expect("given"))
+        })
+        .map_err(|e| to_py_err(py, e))?;
+        Ok((out, valid))
     }
-    with_picture!(rgb, "rgb", |a| run(py, a, &options))
+    with_picture!(rgb, "rgb", |a| run(py, a, &options))?
 }
 
 /// encode_normals(normals, dtype, invalid) -> (rgb, defects); `invalid` has channels in [0, 1].
@@ -58,20 +59,21 @@ fn encode_normals<'py>(
         py: Python<'py>,
         vectors: PyReadonlyArray4<'py, T>,
         invalid: Option<[f64; 3]>,
-    ) -> (Bound<'py, PyAny>, DefectReport) {
+    ) -> PyResult<(Bound<'py, PyAny>, DefectReport)> {
         let view = vectors.as_array();
         let (n, h, w, _) = view.dim();
         let invalid = invalid.map(|c| c.map(O::from_unit));
         let out = output_array::<O, _, _>(py, [n, h, w, 3]);
         let defects = fill_detached::<_, O, _, numpy::Ix1, _>(py, &out, None, |out, _| {
             normals::encode(view, invalid, out.as_chunks_mut::<3>().0)
-        });
-        (out.into_any(), report(defects))
+        })
+        .map_err(|e| to_py_err(py, e))?;
+        Ok((out.into_any(), report(defects)))
     }
     if let Ok(a) = normals.extract::<PyReadonlyArray4<f32>>() {
-        with_encoded_dtype!(dtype, O => run::<_, O>(py, a, invalid))
+        with_encoded_dtype!(dtype, O => run::<_, O>(py, a, invalid))?
     } else if let Ok(a) = normals.extract::<PyReadonlyArray4<f64>>() {
-        with_encoded_dtype!(dtype, O => run::<_, O>(py, a, invalid))
+        with_encoded_dtype!(dtype, O => run::<_, O>(py, a, invalid))?
     } else {
         Err(unsupported_dtype(
             "normals",

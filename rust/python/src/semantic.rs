@@ -6,8 +6,8 @@ use numpy::{PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray4};
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
-use vision_banana_core::samples::{LabelSample, PictureSample};
 use vision_banana_core::semantic::{self, NearestColour, Palette};
+use vision_banana_core::{LabelSample, PictureSample};
 
 use crate::arrays::{fill_detached, output_array, with_picture};
 use crate::errors::to_py_err;
@@ -89,20 +89,21 @@ fn decode_semantic<'py>(
         rgb: PyReadonlyArray4<'py, T>,
         rule: &NearestColour<'_>,
         return_distance: bool,
-    ) -> Labels<'py> {
+    ) -> PyResult<Labels<'py>> {
         let view = rgb.as_array();
         let (n, h, w, _) = view.dim();
         let out = output_array::<L, _, _>(py, [n, h, w]);
         let dist = return_distance.then(|| output_array::<f32, _, _>(py, [n, h, w]));
         fill_detached(py, &out, dist.as_ref(), |out, dist| {
             semantic::decode(view, rule, out, dist)
-        });
-        (out.into_any(), dist)
+        })
+        .map_err(|e| to_py_err(py, e))?;
+        Ok((out.into_any(), dist))
     }
     if wide {
-        with_picture!(rgb, "rgb", |a| run::<_, u16>(py, a, &rule, return_distance))
+        with_picture!(rgb, "rgb", |a| run::<_, u16>(py, a, &rule, return_distance))?
     } else {
-        with_picture!(rgb, "rgb", |a| run::<_, u8>(py, a, &rule, return_distance))
+        with_picture!(rgb, "rgb", |a| run::<_, u8>(py, a, &rule, return_distance))?
     }
 }
 

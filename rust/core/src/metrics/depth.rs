@@ -4,7 +4,7 @@
 use ndarray::ArrayView3;
 
 use super::fastmath::ln_ratio;
-use super::{fold_rows, row, valid_row, Real};
+use super::{check_pair, fold_rows, row, valid_row, Real};
 use crate::error::{Error, Result};
 use crate::simd;
 
@@ -48,6 +48,7 @@ pub fn sums<T: Real>(
             format!("max_depth must be above min_depth ({min_depth}), got {max_depth}"),
         ));
     }
+    check_pair(pred.shape(), gt.shape(), valid.as_ref().map(|v| v.shape()))?;
     let (n, h, w) = gt.dim();
     let all = vec![true; w];
     Ok(fold_rows(

@@ -4,7 +4,7 @@
 use ndarray::ArrayView3;
 use rayon::prelude::*;
 
-use super::{fold_rows, row, valid_row};
+use super::{check_pair, fold_rows, row, valid_row};
 use crate::error::{Error, Result};
 use crate::rows::{Defects, PARALLEL_MIN_PIXELS};
 
@@ -70,6 +70,7 @@ pub fn confusion<L: Label>(
             format!("num_classes must be in [1, 65536], got {num_classes}"),
         ));
     }
+    check_pair(pred.shape(), gt.shape(), valid.as_ref().map(|v| v.shape()))?;
     let (n, h, w) = gt.dim();
     let c = num_classes as u32;
     let cols = num_classes + 1;
@@ -264,10 +265,11 @@ pub fn intersection_union(
     pred: ArrayView3<u8>,
     gt: ArrayView3<u8>,
     valid: Option<ArrayView3<bool>>,
-) -> Vec<[u64; 2]> {
+) -> Result<Vec<[u64; 2]>> {
+    check_pair(pred.shape(), gt.shape(), valid.as_ref().map(|v| v.shape()))?;
     let (n, h, w) = gt.dim();
     let all = vec![true; w];
-    fold_rows(
+    Ok(fold_rows(
         n * h,
         w,
         || vec![[0u64; 2]; n],
@@ -295,7 +297,7 @@ pub fn intersection_union(
             });
             a
         },
-    )
+    ))
 }
 
 #[cfg(test)]
@@ -327,7 +329,7 @@ mod tests {
         let pred = Array3::from_shape_vec((2, 1, 3), vec![1u8, 1, 0, 0, 0, 0]).unwrap();
         let gt = Array3::from_shape_vec((2, 1, 3), vec![0u8, 1, 1, 0, 0, 0]).unwrap();
         assert_eq!(
-            intersection_union(pred.view(), gt.view(), None),
+            intersection_union(pred.view(), gt.view(), None).unwrap(),
             vec![[1, 3], [0, 0]]
         );
     }

@@ -18,7 +18,18 @@ use std::sync::Mutex;
 use ndarray::{ArrayView, ArrayView3, Axis, RemoveAxis};
 use rayon::prelude::*;
 
+use crate::error::Result;
 use crate::rows::PARALLEL_MIN_PIXELS;
+use crate::shapes;
+
+/// `pred` and `gt` have one shape, and `valid` (when given) that of their pixels, (N, H, W).
+fn check_pair(pred: &[usize], gt: &[usize], valid: Option<&[usize]>) -> Result<()> {
+    shapes::same("pred", pred, "gt", gt)?;
+    match valid {
+        Some(valid) => shapes::same("valid", valid, "the pixels of gt", &gt[..3]),
+        None => Ok(()),
+    }
+}
 
 /// Pixels per parallel task: big enough to amortise each task's accumulator.
 const TASK_PIXELS: usize = 1 << 15;

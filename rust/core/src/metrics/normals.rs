@@ -5,7 +5,7 @@ use ndarray::{s, ArrayView3, ArrayView4};
 
 use super::fastmath::atan2_degrees_lanes;
 
-use super::{fold_rows_into, row, valid_row, Real};
+use super::{check_pair, fold_rows_into, row, valid_row, Real};
 use crate::error::{Error, Result};
 use crate::simd;
 
@@ -43,7 +43,14 @@ pub fn errors<T: Real>(
             ),
         ));
     }
-    let (n, h, w, _) = gt.dim();
+    check_pair(pred.shape(), gt.shape(), valid.as_ref().map(|v| v.shape()))?;
+    let (n, h, w, c) = gt.dim();
+    if c != 3 {
+        return Err(Error::new(
+            "gt",
+            format!("gt must have 3 components, got {c}"),
+        ));
+    }
     let all = vec![true; w];
     let mut keys = vec![0u16; h * w];
     let mut stats = Vec::with_capacity(n);
