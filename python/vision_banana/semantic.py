@@ -233,9 +233,10 @@ def referent_masks(labels: NDArray[np.unsignedinteger], count: int) -> NDArray[n
     """Label maps (H, W) or (N, H, W) of referents 0..count-1 as masks (K, H, W) or
     (N, K, H, W)."""
     referents = np.arange(count, dtype=labels.dtype).reshape((count,) + (1,) * 2)
-    if labels.ndim == 3:
-        return labels[:, None] == referents[None]
-    return labels[None] == referents
+    masks: NDArray[np.bool_] = (
+        labels[:, None] == referents[None] if labels.ndim == 3 else labels[None] == referents
+    )
+    return masks
 
 
 def encode_semantic(
