@@ -32,6 +32,10 @@ ISSUE_BENCHMARKS = (
     "scannet-normals",
     "vkitti2-normals",
     "diode-indoor-normals",
+    "cityscapes",
+    "refcocog",
+    "reasonseg",
+    "saco-gold",
     "folder",
 )
 # The command the README's "Evaluate" section runs, from the repository root.
@@ -47,6 +51,7 @@ def test_list_shows_every_benchmark_with_task_samples_and_figure(capsys):
     assert out[0].split() == ["BENCHMARK", "TASK", "SAMPLES", "PAPER"]
     rows = {line.split()[0]: line for line in out[1:]}
     assert set(ISSUE_BENCHMARKS) <= set(rows)
+    assert len(rows) == 15  # the paper's 14 benchmarks and folder
     for info in list_benchmarks():
         row = rows[info.name]
         assert info.task in row
@@ -82,7 +87,7 @@ def test_the_readme_example_runs(tmp_path, capsys, monkeypatch):
     ("argv", "message"),
     [
         (["eval", "nope", "--root", ".", "--generator", "reference", "-o", "x"],
-         "unknown benchmark 'nope'; known: diode-indoor, "),
+         "unknown benchmark 'nope'; known: cityscapes, diode-indoor, "),
         (["eval", "folder"], r"eval needs --root DIR, --generator SPEC, -o OUTDIR \(or --list"),
         (["eval", "folder", "--root", "{tmp}/none", "--generator", "reference", "-o", "x"],
          "root: folder expects a folder laid out as images/"),

@@ -345,8 +345,9 @@ def test_a_truth_of_the_wrong_kind_fails_its_sample(tmp_path):
         (
             lambda g, r: evaluate("nope", r, g),
             vb.InvalidArgumentError,
-            r"unknown benchmark 'nope'; known: diode-indoor, diode-indoor-normals, eth3d, "
-            r"folder, ibims, kitti, nuscenes, nyu, nyu-normals, scannet-normals, vkitti2-normals$",
+            r"unknown benchmark 'nope'; known: cityscapes, diode-indoor, diode-indoor-normals, "
+            r"eth3d, folder, ibims, kitti, nuscenes, nyu, nyu-normals, reasonseg, refcocog, "
+            r"saco-gold, scannet-normals, vkitti2-normals$",
         ),
         (lambda g, r: evaluate("folder", None, g), vb.InvalidArgumentError, "root: folder needs"),
         (lambda g, r: evaluate("folder", r, 3), vb.InvalidTypeError, "generator must be a"),

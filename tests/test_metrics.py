@@ -10,7 +10,7 @@ from pycocotools import mask as coco_mask
 from scipy.optimize import linear_sum_assignment
 
 from vision_banana.errors import InvalidArgumentError, InvalidTypeError
-from vision_banana.instances import Instances
+from vision_banana.instances import Instances, encode_instances, extract_instances
 from vision_banana.metrics import (
     COCO_STATS,
     IOU_THRESHOLDS,
@@ -283,6 +283,32 @@ def test_instance_edge_cases():
         m.update(one[0], one)
     with pytest.raises(InvalidArgumentError, match=r"valid must be a boolean \(H, W\)"):
         m.update(one, one, np.ones((3, 3), bool))
+
+
+def test_instance_metric_takes_instances_as_their_masks():
+    # Real Instances: target pictures of two id maps, decoded by extract_instances.
+    gt_ids = np.zeros((40, 60), np.uint32)
+    gt_ids[2:18, 3:25], gt_ids[20:38, 5:30], gt_ids[10:30, 35:58] = 1, 2, 3
+    pred_ids = np.zeros_like(gt_ids)
+    pred_ids[2:18, 3:20], pred_ids[24:38, 5:30], pred_ids[0:8, 40:58] = 1, 2, 3
+    gt, pred = (extract_instances(encode_instances(ids)) for ids in (gt_ids, pred_ids))
+    assert len(gt) == len(pred) == 3
+    gt_masks, pred_masks = gt.masks(), pred.masks()
+    valid = np.ones(gt_ids.shape, bool)
+    valid[:, :10] = False
+
+    by_instances, by_masks = InstanceMetric(), InstanceMetric()
+    by_instances.update(pred, gt)
+    by_instances.update([pred, pred_masks], [gt_masks, gt], [valid, None])  # a batch, mixed
+    by_masks.update(pred_masks, gt_masks)
+    by_masks.update([pred_masks, pred_masks], [gt_masks, gt_masks], [valid, None])
+    want = ref_instance(
+        [(pred_masks, gt_masks), (pred_masks & valid, gt_masks & valid), (pred_masks, gt_masks)]
+    )
+    assert_dicts_close(by_instances.compute(), want, rtol=1e-12)
+    assert by_instances.compute() == by_masks.compute()
+    assert 0 < want["pmf1"] < 1  # IoUs 0.67-0.78 and a miss: above some thresholds only
+    np.testing.assert_array_equal(mask_iou(pred, gt), mask_iou(pred_masks, gt_masks))
 
 
 def test_instance_batch_arguments_must_have_one_entry_per_image():

@@ -199,6 +199,17 @@ def test_batch_keeps_going_and_reports_failures_at_the_end(caplog):
         vision.run_batch("colour", [good])
 
 
+def test_batch_progress_bar_counts_the_images_on_stderr(capsys):
+    pytest.importorskip("tqdm")
+    vision = vb.VisionBanana(ReferenceGenerator(depth=DEPTH))
+    batch = vision.run_batch("depth", [PHOTO, PHOTO, PHOTO])  # progress=True is the default
+    assert batch.failures == []
+    np.testing.assert_allclose(batch.results[2].depth, DEPTH, rtol=0.02)
+    bar = capsys.readouterr().err
+    assert "depth: 100%" in bar
+    assert "3/3" in bar
+
+
 def test_batch_with_workers_runs_images_at_once_in_input_order():
     lock = threading.Lock()
     state = {"now": 0, "most": 0}

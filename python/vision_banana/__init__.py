@@ -8,9 +8,9 @@ Example:
     >>> import numpy as np, vision_banana as vb
     >>> depth = np.array([[0.5, 2.0], [10.0, 40.0]], dtype=np.float32)
     >>> picture = vb.encode_depth(depth)          # (2, 2, 3) uint8 on the cube walk
-    >>> vb.decode_depth(picture).round(2)
+    >>> vb.decode_depth(picture).round(1)      # 8 bits: finer near, coarser far
     array([[ 0.5,  2. ],
-           [10. , 40.2]], dtype=float32)
+           [10. , 40.1]], dtype=float32)
 """
 
 from importlib.metadata import PackageNotFoundError, version

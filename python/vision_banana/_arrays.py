@@ -137,6 +137,14 @@ def to_3d(values: np.ndarray) -> np.ndarray:
     return values.reshape((-1, *values.shape[-2:]))
 
 
+def defect_position(first: int | None, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The index in an array of ``shape`` of the core's first defect (a flat position; None or a
+    scalar array give ``()``), for error messages."""
+    if first is None or not shape:
+        return ()
+    return tuple(int(i) for i in np.unravel_index(first, shape))
+
+
 def check_unit_range(picture4: np.ndarray, shape: tuple[int, ...], name: str = "rgb") -> None:
     """Float pictures must lie in [0, 1]: refuse NaN or out-of-range channels, naming the first."""
     from . import _core
@@ -144,12 +152,11 @@ def check_unit_range(picture4: np.ndarray, shape: tuple[int, ...], name: str = "
     if picture4.dtype.kind != "f":
         return
     count, first, value = _core.unit_range_defects(picture4)
-    if count and first is not None:
-        where = np.unravel_index(first, shape[:-1]) if len(shape) > 1 else ()
+    if count:
         raise InvalidArgumentError(
             f"{name} has {count} pixel(s) with a channel outside [0, 1] or NaN; the first, at "
-            f"{tuple(int(i) for i in where)}, is {value}. Float pictures hold values in [0, 1]: "
-            f"pass a uint8 array, or divide by 255"
+            f"{defect_position(first, shape[:-1])}, is {value}. Float pictures hold values in "
+            f"[0, 1]: pass a uint8 array, or divide by 255"
         )
 
 

@@ -5,6 +5,27 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+__all__ = [
+    "coco_rle",
+    "colormap_names",
+    "confusion_matrix",
+    "decode_depth",
+    "decode_normals",
+    "decode_semantic",
+    "depth_sums",
+    "encode_depth",
+    "encode_normals",
+    "extract_instances",
+    "extract_instances_batch",
+    "intersection_union",
+    "mask_iou",
+    "max_weight_matching",
+    "normal_errors",
+    "power_transform",
+    "project",
+    "unit_range_defects",
+]
+
 _Defects = tuple[int, int | None, float | None]
 
 def decode_depth(

@@ -178,7 +178,7 @@ def _display_name(key: str) -> str:
     return next(name for name in NAMED_COLORS if _name_key(name) == key)
 
 
-def _parse_sequence(value: Sequence[Any]) -> RGB:
+def _parse_sequence(value: Sequence[Any] | NDArray[Any]) -> RGB:
     if len(value) != 3:
         raise InvalidArgumentError(
             f"a colour must have three components (r, g, b), got {len(value)}: {value!r}"

@@ -26,6 +26,7 @@ from ._arrays import (
     as_picture,
     check_number,
     check_unit_range,
+    defect_position,
     encoded_dtype,
     native,
     to_3d,
@@ -130,7 +131,7 @@ def _encode(
         unit_colour(invalid, out_dtype),
     )
     if count and invalid is None:
-        where = tuple(int(i) for i in np.unravel_index(first, values.shape)) if values.ndim else ()
+        where = defect_position(first, values.shape)
         raise InvalidArgumentError(
             f"{name} has {count} value(s) that are {what_is_invalid}; the first, at {where}, is "
             f"{value}. Pass invalid=(r, g, b) to paint them with a colour instead"
@@ -215,6 +216,16 @@ def decode_depth(
     return_distance: Literal[True],
     colormap: str = ...,
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]: ...
+@overload
+def decode_depth(
+    rgb: Any,
+    *,
+    lam: float = ...,
+    c: float = ...,
+    max_depth: float | None = ...,
+    return_distance: bool,
+    colormap: str = ...,
+) -> NDArray[np.float32] | tuple[NDArray[np.float32], NDArray[np.float32]]: ...
 
 
 def decode_depth(
@@ -259,8 +270,9 @@ def decode_depth(
             max_depth or colormap.
 
     Example:
-        >>> decode_depth(np.array([[[255, 0, 0], [255, 255, 255]]], dtype=np.uint8))
-        array([[   0.8012345, 1000.       ]], dtype=float32)
+        >>> depth = decode_depth(np.array([[[255, 0, 0], [255, 255, 255]]], dtype=np.uint8))
+        >>> depth.shape, round(float(depth[0, 0]), 4), float(depth[0, 1])  # red; white is sky
+        ((1, 2), 0.8012, 1000.0)
     """
     picture = as_picture(rgb)
     options = decode_options(lam, c, max_depth, return_distance, colormap)
@@ -269,7 +281,8 @@ def decode_depth(
     depth, distance = _core.decode_depth(picture4, *options)
     shape = picture.shape[:-1]
     depth = depth.reshape(shape)
-    return (depth, distance.reshape(shape)) if return_distance else depth
+    # The core returns distances exactly when asked for them.
+    return depth if distance is None else (depth, distance.reshape(shape))
 
 
 def walk(
@@ -299,6 +312,20 @@ def walk(
     return _encode(values, "f", None, DEFAULT_C, dtype, colormap, None, "NaN")
 
 
+@overload
+def project(
+    rgb: Any, *, return_distance: Literal[False] = ..., colormap: str = ...
+) -> NDArray[np.float64]: ...
+@overload
+def project(
+    rgb: Any, *, return_distance: Literal[True], colormap: str = ...
+) -> tuple[NDArray[np.float64], NDArray[np.float32]]: ...
+@overload
+def project(
+    rgb: Any, *, return_distance: bool, colormap: str = ...
+) -> NDArray[np.float64] | tuple[NDArray[np.float64], NDArray[np.float32]]: ...
+
+
 def project(
     rgb: Any,
     *,
@@ -314,10 +341,11 @@ def project(
         colormap: see :data:`COLORMAPS`.
 
     Returns:
-        float64 array of shape ``rgb.shape[:-1]`` (and float32 distances of that shape).
+        float64 array of shape ``rgb.shape[:-1]`` (0-d for one colour), and with
+        ``return_distance`` float32 distances of that shape.
 
     Example:
-        >>> project(np.array([255, 255, 0], dtype=np.uint8)) * 7
+        >>> float(project(np.array([255, 255, 0], dtype=np.uint8)) * 7)
         2.0
     """
     colors = as_colors(rgb)
@@ -326,6 +354,6 @@ def project(
     f, distance = _core.project(picture4, _check_colormap(colormap), bool(return_distance))
     shape = colors.shape[:-1]
     f = f.reshape(shape)
-    if return_distance:
-        return f, distance.reshape(shape)
-    return f[()] if f.ndim == 0 else f
+    # The core returns distances exactly when asked for them. One colour gives 0-d arrays, as the
+    # annotations say (numpy arithmetic on them still gives scalars).
+    return f if distance is None else (f, distance.reshape(shape))

@@ -13,7 +13,7 @@ The matplotlib helpers of hilbertmap (``cmap``, ``Norm``, ``colorbar``) are not 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-def _transform(x: Any, lam: float, c: float, inverse: bool) -> Any:
+def _transform(x: Any, lam: float, c: float, inverse: bool) -> float | NDArray[np.floating]:
     array = np.asarray(x)
     # numpy keeps float32 (and float16) with a Python float scalar; everything else is float64.
     dtype = np.float32 if array.dtype in (np.float16, np.float32) else np.float64
@@ -46,16 +46,33 @@ def _transform(x: Any, lam: float, c: float, inverse: bool) -> Any:
     return out
 
 
+# A number gives a number (a Python float, or the numpy scalar's type), an array an array.
+@overload
+def depth_to_normalized(depth: float, lam: float = ..., c: float = ...) -> float: ...
+@overload
 def depth_to_normalized(
-    depth: NDArray[np.floating], lam: float = -3.0, c: float = 10.0 / 3.0
-) -> NDArray[np.floating]:
+    depth: NDArray[Any], lam: float = ..., c: float = ...
+) -> NDArray[np.floating]: ...
+
+
+def depth_to_normalized(
+    depth: float | NDArray[Any], lam: float = -3.0, c: float = 10.0 / 3.0
+) -> float | NDArray[np.floating]:
     """Apply the forward power transform: metric depth in [0, inf) to scalar in [0, 1)."""
     return _transform(depth, lam, c, inverse=False)
 
 
+@overload
+def normalized_to_depth(f: float, lam: float = ..., c: float = ...) -> float: ...
+@overload
 def normalized_to_depth(
-    f: NDArray[np.floating], lam: float = -3.0, c: float = 10.0 / 3.0
-) -> NDArray[np.floating]:
+    f: NDArray[Any], lam: float = ..., c: float = ...
+) -> NDArray[np.floating]: ...
+
+
+def normalized_to_depth(
+    f: float | NDArray[Any], lam: float = -3.0, c: float = 10.0 / 3.0
+) -> float | NDArray[np.floating]:
     """Apply the inverse power transform: scalar in [0, 1) back to metric depth in [0, inf)."""
     return _transform(f, lam, c, inverse=True)
 

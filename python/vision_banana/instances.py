@@ -124,7 +124,8 @@ class Instances:
     def masks(self) -> NDArray[np.bool_]:
         """(K, H, W) bool: one mask per instance, in id order."""
         ids = np.arange(1, len(self) + 1, dtype=np.uint32)
-        return self.ids[None, :, :] == ids[:, None, None]
+        masks: NDArray[np.bool_] = self.ids[None, :, :] == ids[:, None, None]
+        return masks
 
     def to_coco_rle(self) -> list[dict[str, Any]]:
         """COCO run-length encodings, one dict per instance in id order.
@@ -350,4 +351,5 @@ def encode_instances(
         if colors.dtype.kind not in "iuf" or colors.min() < 0 or colors.max() > 255:
             raise InvalidArgumentError("palette must hold numbers in 0-255")
     table = np.concatenate([np.round(bg)[None], np.asarray(colors, np.float64)[:n]])
-    return np.round(table).astype(np.uint8)[ids]
+    picture: NDArray[np.uint8] = np.round(table).astype(np.uint8)[ids]
+    return picture

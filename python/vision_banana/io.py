@@ -28,6 +28,7 @@ from io import BytesIO
 from typing import BinaryIO, Literal, TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
 from . import _core
@@ -298,11 +299,11 @@ def _select_channels(stored: np.ndarray, key: object, mode: str) -> np.ndarray:
     return np.concatenate([colour, alpha[..., None]], axis=2)
 
 
-def _transparent_pixels(stored: np.ndarray, key: object) -> np.ndarray | None:
+def _transparent_pixels(stored: np.ndarray, key: object) -> NDArray[np.bool_] | None:
     """Where grey or RGB samples equal the PNG transparent colour, if the file names one."""
     if stored.ndim == 2 and isinstance(key, int):
-        matches: np.ndarray = stored == key
-        return matches
+        grey: NDArray[np.bool_] = stored == key
+        return grey
     if (
         stored.ndim == 3
         and stored.shape[2] == 3
@@ -310,8 +311,8 @@ def _transparent_pixels(stored: np.ndarray, key: object) -> np.ndarray | None:
         and len(key) == 3
         and all(isinstance(k, int) for k in key)
     ):
-        all_match: np.ndarray = np.all(stored == np.array(key, dtype=np.int64), axis=2)
-        return all_match
+        colour: NDArray[np.bool_] = np.all(stored == np.array(key, dtype=np.int64), axis=2)
+        return colour
     return None
 
 

@@ -21,6 +21,7 @@ from ._arrays import (
     as_picture,
     check_number,
     check_unit_range,
+    defect_position,
     encoded_dtype,
     to_4d,
     unit_colour,
@@ -66,7 +67,7 @@ def encode_normals(
         to_4d(vectors), out_dtype, unit_colour(invalid, out_dtype)
     )
     if count and invalid is None:
-        where = tuple(int(i) for i in np.unravel_index(first, vectors.shape[:-1]))
+        where = defect_position(first, vectors.shape[:-1])
         raise InvalidArgumentError(
             f"normals has {count} vector(s) that are zero or not finite; the first is at {where}. "
             f"Pass invalid=(r, g, b) to paint them with a colour instead"

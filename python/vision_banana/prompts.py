@@ -208,6 +208,8 @@ by (255, 255, 0).'
     color_format = _check_format(color_format)
     if style not in ("json", "sentences"):
         raise InvalidArgumentError(f"style must be 'json' or 'sentences', got {style!r}")
+    # (name, colour as given): parse_color checks the colours; a list of names has None.
+    items: list[tuple[str, Any]]
     if isinstance(mapping, Mapping):
         items = [(_check_text(k, "a class name"), v) for k, v in mapping.items()]
     elif isinstance(mapping, Sequence) and not isinstance(mapping, str):

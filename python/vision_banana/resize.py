@@ -9,7 +9,7 @@ normals bilinear then renormalised. Sampling follows pixel centres (like OpenCV,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,6 +17,8 @@ from numpy.typing import NDArray
 from .errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["resize_depth", "resize_labels", "resize_normals"]
+
+_Scalar = TypeVar("_Scalar", bound=np.generic)
 
 
 def _size(size: Any) -> tuple[int, int]:
@@ -34,7 +36,7 @@ def _size(size: Any) -> tuple[int, int]:
 
 def _source_positions(source: int, target: int) -> NDArray[np.float64]:
     """Where each target pixel centre falls in source pixel coordinates."""
-    return (np.arange(target) + 0.5) * (source / target) - 0.5
+    return (np.arange(target, dtype=np.float64) + 0.5) * (source / target) - 0.5
 
 
 def _nearest_indices(source: int, target: int) -> NDArray[np.intp]:
@@ -58,7 +60,7 @@ def _check(array: Any, name: str, image_axes: tuple[int, int]) -> np.ndarray:
     return array
 
 
-def resize_labels(labels: NDArray[Any], size: tuple[int, int]) -> NDArray[Any]:
+def resize_labels(labels: NDArray[_Scalar], size: tuple[int, int]) -> NDArray[_Scalar]:
     """Label maps or masks resized by nearest neighbour (no new labels appear).
 
     Args:
@@ -79,10 +81,10 @@ def resize_labels(labels: NDArray[Any], size: tuple[int, int]) -> NDArray[Any]:
     return array[..., rows[:, None], cols[None, :]]
 
 
-def _bilinear(array: np.ndarray, size: tuple[int, int], row_axis: int) -> NDArray[np.float32]:
+def _bilinear(array: np.ndarray, size: tuple[int, int], row_axis: int) -> NDArray[np.floating]:
     """Bilinear along axes row_axis and row_axis + 1, in float32 (float64 stays float64)."""
     height, width = size
-    dtype = np.float64 if array.dtype == np.float64 else np.float32
+    dtype: type[np.floating] = np.float64 if array.dtype == np.float64 else np.float32
     values = np.moveaxis(array.astype(dtype, copy=False), (row_axis, row_axis + 1), (-2, -1))
     r0, r1, wr = _bilinear_weights(values.shape[-2], height)
     c0, c1, wc = _bilinear_weights(values.shape[-1], width)
@@ -119,6 +121,20 @@ def resize_depth(depth: NDArray[np.floating], size: tuple[int, int]) -> NDArray[
     return _bilinear(array, _size(size), array.ndim - 2)
 
 
+@overload
+def resize_normals(
+    normals: NDArray[np.floating], size: tuple[int, int], valid: None = None
+) -> NDArray[np.floating]: ...
+@overload
+def resize_normals(
+    normals: NDArray[np.floating], size: tuple[int, int], valid: NDArray[np.bool_]
+) -> tuple[NDArray[np.floating], NDArray[np.bool_]]: ...
+@overload
+def resize_normals(
+    normals: NDArray[np.floating], size: tuple[int, int], valid: NDArray[np.bool_] | None
+) -> NDArray[np.floating] | tuple[NDArray[np.floating], NDArray[np.bool_]]: ...
+
+
 def resize_normals(
     normals: NDArray[np.floating], size: tuple[int, int], valid: NDArray[np.bool_] | None = None
 ) -> NDArray[np.floating] | tuple[NDArray[np.floating], NDArray[np.bool_]]:
@@ -128,7 +144,7 @@ def resize_normals(
     blend, and the mask is resized too (nearest); the result is then ``(normals, valid)``.
 
     Example:
-        >>> n = np.array([[[1.0, 0, 0], [0, 1.0, 0]]], np.float32)
+        >>> n = np.array([[[1.0, 0, 0], [0, 1.0, 0]]])
         >>> resize_normals(n, (1, 3))[0, 1].round(3).tolist()
         [0.707, 0.707, 0.0]
     """

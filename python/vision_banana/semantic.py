@@ -61,6 +61,8 @@ def _palette_array(colors: Colors, name: str = "colors") -> NDArray[np.float64]:
             raise InvalidArgumentError(f"{name} must have shape (K, 3), got {colors.shape}")
         if len(colors) and np.all((colors >= 0) & (colors <= 255)):
             return colors.astype(np.float64)
+    # Each item is checked below (a colour, or something the error names).
+    items: list[Any]
     if isinstance(colors, ColorMapping):
         items = list(colors.classes.values())
     elif isinstance(colors, Mapping):
@@ -84,10 +86,14 @@ def _palette_array(colors: Colors, name: str = "colors") -> NDArray[np.float64]:
         try:
             values = np.asarray(items, dtype=np.float64)
         except (TypeError, ValueError):
-            values = None
-        in_range = values is not None and values.ndim == 2 and values.shape[1] == 3
-        if in_range and np.all((values >= 0) & (values <= 255)):
-            return values
+            pass
+        else:
+            if (
+                values.ndim == 2
+                and values.shape[1] == 3
+                and np.all((values >= 0) & (values <= 255))
+            ):
+                return values
     return np.array([_parse(c, f"{name}[{i}]") for i, c in enumerate(items)], np.float64)
 
 
@@ -144,6 +150,16 @@ def decode_semantic(
     ignore_index: int = ...,
     return_distance: Literal[True],
 ) -> tuple[NDArray[np.unsignedinteger], NDArray[np.float32]]: ...
+@overload
+def decode_semantic(
+    rgb: Any,
+    colors: Colors,
+    *,
+    background: Color | Literal["prompt"] | None = ...,
+    max_distance: float | None = ...,
+    ignore_index: int = ...,
+    return_distance: bool,
+) -> NDArray[np.unsignedinteger] | tuple[NDArray[np.unsignedinteger], NDArray[np.float32]]: ...
 
 
 def decode_semantic(
@@ -192,7 +208,8 @@ def decode_semantic(
     )
     shape = picture.shape[:-1]
     out = out.reshape(shape)
-    return (out, distance.reshape(shape)) if return_distance else out
+    # The core returns distances exactly when asked for them.
+    return out if distance is None else (out, distance.reshape(shape))
 
 
 def decode_referring(
@@ -233,9 +250,9 @@ def referent_masks(labels: NDArray[np.unsignedinteger], count: int) -> NDArray[n
     """Label maps (H, W) or (N, H, W) of referents 0..count-1 as masks (K, H, W) or
     (N, K, H, W)."""
     referents = np.arange(count, dtype=labels.dtype).reshape((count,) + (1,) * 2)
-    masks: NDArray[np.bool_] = (
-        labels[:, None] == referents[None] if labels.ndim == 3 else labels[None] == referents
-    )
+    # (..., 1, H, W) against (K, 1, 1): (K, H, W), or (N, K, H, W) for a batch. numpy's stubs
+    # type comparisons as Any.
+    masks: NDArray[np.bool_] = labels[..., None, :, :] == referents
     return masks
 
 

@@ -81,7 +81,8 @@ def to_rgb_image(answer: Any, source: str = "the generator") -> Image.Image:
         if isinstance(answer, (bytes, bytearray, memoryview)):
             with Image.open(io.BytesIO(bytes(answer))) as opened:
                 opened.load()
-                return opened.convert("RGB")
+                picture: Image.Image = opened.convert("RGB")  # Pillow types `opened` as Any
+                return picture
         if isinstance(answer, (Image.Image, np.ndarray)):
             return as_pil_image(answer, "the answer")
     except (OSError, ValueError, TypeError, Image.DecompressionBombError) as error:
@@ -101,7 +102,7 @@ def batch_arguments(
     count = len(images)
     prompt_list = [prompts] * count if isinstance(prompts, str) else list(prompts)
     if seeds is None or isinstance(seeds, (int, np.integer)):
-        seed_list: list[int | None] = [seeds] * count  # type: ignore[list-item]
+        seed_list: list[int | None] = [None if seeds is None else int(seeds)] * count
     else:
         seed_list = list(seeds)
     for name, values in (("prompts", prompt_list), ("seeds", seed_list)):

@@ -40,7 +40,8 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import Any, Literal
 
 from PIL import Image
 
@@ -112,7 +113,7 @@ DEFAULT_PRESET = "flux2-klein-4b"
 """FLUX.2 [klein] 4B: Apache-2.0 weights, four steps, fits a 24 GB GPU."""
 
 
-def _import_torch_diffusers():
+def _import_torch_diffusers() -> tuple[ModuleType, ModuleType]:
     try:
         import diffusers
         import torch
@@ -134,12 +135,13 @@ def _preset_for(model: str, pipeline: Any, preset: str | None) -> Preset | None:
                 f"preset must be one of {', '.join(PRESETS)}, got {preset!r}"
             )
         return PRESETS[preset]
+    name: object = model
     if pipeline is not None:
         config = getattr(pipeline, "config", None)
-        model = getattr(config, "_name_or_path", None) if config is not None else None
-    if model in PRESETS:
-        return PRESETS[model]
-    return next((p for p in PRESETS.values() if p.model_id == model), None)
+        name = getattr(config, "_name_or_path", None) if config is not None else None
+    if isinstance(name, str) and name in PRESETS:
+        return PRESETS[name]
+    return next((p for p in PRESETS.values() if p.model_id == name), None)
 
 
 class DiffusersGenerator(Generator):
@@ -408,7 +410,7 @@ class DiffusersGenerator(Generator):
 
     def output_size(self, height: int, width: int) -> tuple[int, int] | None:
         """The (height, width) asked of the model for an input of this size (see ``size``)."""
-        if self.size != "auto":
+        if not isinstance(self.size, str):  # not "auto"
             return self.size
         pixels, multiple = (
             (self.preset.pixels, self.preset.multiple) if self.preset else (1 << 20, 16)
@@ -470,9 +472,11 @@ class DiffusersGenerator(Generator):
         return f"DiffusersGenerator({self.model!r}{lora}, device={self.device!r})"
 
 
-def _check_size(size: Any) -> str | tuple[int, int] | None:
-    if size is None or size == "auto":
-        return size
+def _check_size(size: Any) -> Literal["auto"] | tuple[int, int] | None:
+    if size is None:
+        return None
+    if size == "auto":
+        return "auto"
     if (
         isinstance(size, (tuple, list))
         and len(size) == 2
@@ -485,8 +489,9 @@ def _check_size(size: Any) -> str | tuple[int, int] | None:
 
 
 def _path_text(value: Any, name: str) -> str:
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
+    path = os.fspath(value) if isinstance(value, os.PathLike) else None
+    if isinstance(path, str):
+        return path
     raise InvalidTypeError(f"{name} must be a path or a hub id, got {type(value).__name__}")
 
 

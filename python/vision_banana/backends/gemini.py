@@ -42,6 +42,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,7 @@ _IMAGE_SIZES = ("1K", "2K", "4K")
 _INPUT_FORMATS = {"png": ("PNG", "image/png"), "jpeg": ("JPEG", "image/jpeg")}
 
 
-def _import_genai():
+def _import_genai() -> tuple[ModuleType, ModuleType, ModuleType]:
     try:
         from google import genai
         from google.genai import errors, types
@@ -116,7 +117,8 @@ def decode_image_bytes(data: bytes, mime_type: str | None = None) -> Image.Image
     try:
         with Image.open(io.BytesIO(data), formats=[kind.upper()]) as img:
             img.load()
-            return img.convert("RGB")
+            picture: Image.Image = img.convert("RGB")  # Pillow types `img` as Any
+            return picture
     except Exception as exc:  # Pillow raises many types for bad data
         raise GeneratorError(
             f"the generated {kind.upper()} image (labelled {mime_type!r}, {len(data)} bytes) "

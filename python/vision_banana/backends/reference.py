@@ -145,7 +145,7 @@ class ReferenceGenerator(Generator):
         masks: Mapping[str, Any] | None = None,
         instances: Mapping[str, Any] | Any = None,
         truth: Callable[[Image.Image, str], Mapping[str, Any]] | None = None,
-        degrade: bool | Degradation = False,
+        degrade: bool | Degradation | None = False,
         seed: int = 0,
     ):
         given = {
@@ -167,15 +167,14 @@ class ReferenceGenerator(Generator):
             )
         if (labels is None) != (classes is None):
             raise InvalidArgumentError("labels= and classes= go together: pass both or neither")
-        if degrade is True:
-            degrade = Degradation()
-        elif degrade is False or degrade is None:
-            degrade = None
-        elif not isinstance(degrade, Degradation):
+        if isinstance(degrade, Degradation) or degrade is None:
+            self.degradation = degrade
+        elif degrade is True or degrade is False:
+            self.degradation = Degradation() if degrade else None
+        else:
             raise InvalidTypeError(
                 f"degrade must be True, False or a Degradation, got {type(degrade).__name__}"
             )
-        self.degradation: Degradation | None = degrade
         self.seed = int(seed)
         self._truth = truth
         self._given = given

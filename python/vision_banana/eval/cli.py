@@ -3,6 +3,8 @@
     vision-banana eval BENCHMARK --root DIR --generator SPEC -o OUTDIR [--limit N] [--workers N]
                        [--cache DIR] [--seed S] [--retry-failed] [--save-predictions]
                        [--split FILE] [--depth-scale M] [--max-depth M] [--stride K]
+                       [--palette distinct|cityscapes] [--subset NAME] [--sample N]
+                       [--use-scores] [--tau T] [--connectivity 4|8|16] ...
     vision-banana eval --list
 
 ``--generator`` takes the specs of ``vision-banana run`` (reference, callable:MODULE:FUNCTION,
@@ -31,6 +33,15 @@ _BENCHMARK_OPTIONS = (
     ("--depth-scale", "depth_scale", float, "folder: metres per unit of 16-bit depth PNGs"),
     ("--max-depth", "max_depth", float, "folder: the largest ground-truth depth scored, metres"),
     ("--stride", "stride", int, "nuscenes: score every K-th key frame"),
+    ("--palette", "palette", str, "cityscapes: prompt colours, distinct (default) or cityscapes"),
+    ("--subset", "subset", str, "saco-gold: score one subset (metaclip, sa1b, crowded...)"),
+    ("--sample", "sample", int, "saco-gold: score N pairs drawn at random, --seed S drawing"),
+    ("--use-scores", "use_scores", bool, "saco-gold: drop instances scoring under 0.5"),
+    ("--tau", "tau", float, "saco-gold: extract_instances' colour distance"),
+    ("--connectivity", "connectivity", int, "saco-gold: extract_instances' 4, 8 or 16"),
+    ("--min-area-fraction", "min_area_fraction", float, "saco-gold: extract_instances'"),
+    ("--erosion-keep", "erosion_keep", float, "saco-gold: extract_instances'"),
+    ("--merge-bbox-ratio", "merge_bbox_ratio", float, "saco-gold: extract_instances'"),
 )
 
 
@@ -76,7 +87,10 @@ def add_eval_command(commands: Any) -> None:
         "--split", type=Path, metavar="FILE", help="replaces the benchmark's list of samples"
     )
     for flag, _, kind, text in _BENCHMARK_OPTIONS:
-        parser.add_argument(flag, type=kind, help=text)
+        if kind is bool:  # None unless given, so only adapters that take it see it
+            parser.add_argument(flag, action="store_true", default=None, help=text)
+        else:
+            parser.add_argument(flag, type=kind, help=text)
     # The generator options of `run`, under the same names: `_generator` reads them.
     parser.add_argument(
         "--truth", type=Path, metavar="DIR", help="reference generator: DIR/<photo stem>.npy"
@@ -124,6 +138,8 @@ def run_eval(args: argparse.Namespace) -> None:
         for _, keyword, _, _ in _BENCHMARK_OPTIONS
         if getattr(args, keyword) is not None
     }
+    if args.sample is not None:
+        options["sample_seed"] = args.seed  # one seed for the run: the draw and the generator
     bench = make_benchmark(args.benchmark, args.root, split=args.split, **options)
     # What `run`'s generator factories read: the reference generator finds each photo's truth
     # by its pixels, so it gets the photos of the run.

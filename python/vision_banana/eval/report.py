@@ -29,6 +29,9 @@ __all__ = ["EvalReport", "Failure", "SampleLog", "write_results"]
 HEADLINE = {
     "depth": ("delta1", "abs_rel"),
     "normals": ("mean", "median", "a11_25", "a22_5", "a30"),
+    "semantic": ("miou",),
+    "referring": ("ciou", "giou"),
+    "instances": ("pmf1", "il_mcc", "cgf1"),
 }
 
 
@@ -38,8 +41,8 @@ class Failure:
 
     Attributes:
         id: the sample's id.
-        stage: where it failed: "photo" (reading it), "generate", "decode", "truth" (reading
-            the ground truth) or "score".
+        stage: where it failed: "prompt" (the query cannot be written as one), "photo"
+            (reading it), "generate", "decode", "truth" (reading the ground truth) or "score".
         error: the exception's type and message.
     """
 
@@ -61,7 +64,9 @@ class EvalReport:
         failures: the queries that were not, with why.
         metrics: the metrics module's keys averaged as the protocol says (per image for depth,
             pooled for normals), and the other averaging beside them with the suffix
-            ``_pooled`` or ``_per_image``; NaN where nothing valid was scored.
+            ``_pooled`` or ``_per_image``; NaN where nothing valid was scored. Some figures
+            are tables by name: ``iou`` by class (semantic), ``subsets`` (SA-Co: each subset's
+            figures, the plain keys being their mean).
         paper: the paper's row for this benchmark.
         protocol: the protocol in one line.
         source: the peer code the benchmark's adapter follows.
@@ -76,7 +81,7 @@ class EvalReport:
     samples: int
     scored: int
     failures: list[Failure]
-    metrics: dict[str, float]
+    metrics: dict[str, Any]
     paper: PaperRow
     protocol: str
     source: str
@@ -145,7 +150,7 @@ class EvalReport:
             "",
             "| metric | value |",
             "|---|---|",
-            *(f"| {k} | {_number(v)} |" for k, v in self.metrics.items()),
+            *(f"| {k} | {_number(v)} |" for k, v in _flat(self.metrics)),
         ]
         if self.failures:
             lines += ["", f"Failed queries ({self.failed}):", ""]
@@ -185,6 +190,15 @@ def _finite(values: Mapping[str, Any]) -> dict[str, Any]:
         else v
         for k, v in values.items()
     }
+
+
+def _flat(values: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(name, value) of nested tables, the names joined by '/': ``iou/road``."""
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            yield from _flat(value, f"{prefix}{key}/")
+        else:
+            yield prefix + key, value
 
 
 def _number(value: float | None) -> str:

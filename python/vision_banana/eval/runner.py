@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,21 +43,14 @@ from numpy.typing import NDArray
 from .._arrays import check_positive_int
 from ..backends.base import Generator, to_rgb_image
 from ..backends.callable import CallableGenerator
-from ..depth import decode_depth
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ..io import read_image
-from ..metrics import DepthMetric, NormalMetric
-from ..normals import decode_normals
-from ..prompts import depth_prompt, normals_prompt
-from ..resize import resize_depth, resize_normals
-from .benchmarks.base import BENCHMARKS, Benchmark, DepthTruth, NormalsTruth, Sample
+from .benchmarks.base import BENCHMARKS, Benchmark, Sample
 from .cache import GenerationCache, cache_key, write_atomic
 from .report import EvalReport, Failure, SampleLog, write_results
+from .tasks import TASKS, Metric
 
 __all__ = ["evaluate", "make_benchmark"]
-
-_PROMPTS: dict[str, Callable[[], str]] = {"depth": depth_prompt, "normals": normals_prompt}
-Metric = DepthMetric | NormalMetric
 
 
 def make_benchmark(
@@ -135,12 +128,11 @@ class _Query:
                 self._checked = True
 
     def __call__(self, sample: Sample) -> _Outcome:
-        task = self.bench.task
-        prompt = sample.prompt if sample.prompt is not None else _PROMPTS[task]()
+        spec = TASKS[self.bench.task]
         timings: dict[str, float] = {}
         record: dict[str, Any] = {
             "id": sample.id,
-            "prompt": prompt,
+            "prompt": sample.prompt,
             "key": None,
             "cached": None,
             "metrics": None,
@@ -150,7 +142,7 @@ class _Query:
         }
         outcome = _Outcome(record)
         clock = time.perf_counter()
-        stage = "photo"
+        stage = "prompt"
 
         def lap(name: str) -> None:
             nonlocal clock
@@ -159,6 +151,10 @@ class _Query:
             clock = now
 
         try:
+            prompt = sample.prompt
+            if prompt is None:  # a query that cannot be written as a prompt fails alone
+                prompt = record["prompt"] = spec.prompt(self.bench, sample)
+            stage = "photo"
             photo = sample.photo.read_bytes()
             key = record["key"] = cache_key(photo, prompt, self.identity, self.seed)
             earlier = self.previous_failures.get(sample.id)
@@ -185,32 +181,23 @@ class _Query:
                 picture = np.asarray(answer)
             lap("generate")
             stage = "decode"
-            if task == "depth":
-                prediction: Any = decode_depth(picture)
-                valid = None
-            else:
-                prediction, valid = decode_normals(picture, frame="opencv")
+            prediction = spec.decode(picture, prompt, self.bench)
             lap("decode")
             stage = "truth"
             truth = sample.load_truth()
-            expected = DepthTruth if task == "depth" else NormalsTruth
-            if not isinstance(truth, expected):
+            if not isinstance(truth, spec.truth):
                 raise InvalidTypeError(
-                    f"{self.bench.name}: load_truth() must return a {expected.__name__} for a "
-                    f"{task} benchmark, got {type(truth).__name__}"
+                    f"{self.bench.name}: load_truth() must return a {spec.truth.__name__} for "
+                    f"a {self.bench.task} benchmark, got {type(truth).__name__}"
                 )
             lap("truth")
             stage = "score"
-            prediction = _resize(prediction, valid, truth.valid.shape)
-            metric = _metric(self.bench)
-            if isinstance(truth, DepthTruth):
-                metric.update(prediction, truth.depth, truth.valid)
-            else:
-                metric.update(prediction, truth.normals, truth.valid)
-            record["metrics"] = metric.compute("image")
+            metric = spec.metric(self.bench)
+            resized = spec.score(metric, prediction, truth)
+            record["metrics"] = spec.figures(metric, self.bench)
             outcome.metric = metric
             if self.predictions is not None:
-                _save_prediction(self.predictions, sample.id, prediction)
+                _save_prediction(self.predictions, sample.id, resized)
             lap("score")
         except Exception as error:  # one query's failure must not stop the run
             if error is self._check_error:
@@ -231,25 +218,10 @@ def _describe(error: BaseException) -> str:
 
 
 def _metric(bench: Benchmark) -> Metric:
-    options = dict(bench.metric_options)
-    return DepthMetric(**options) if bench.task == "depth" else NormalMetric(**options)
+    return TASKS[bench.task].metric(bench)
 
 
-def _resize(
-    prediction: NDArray[np.float32], valid: NDArray[np.bool_] | None, size: tuple[int, ...]
-) -> NDArray[np.float32]:
-    """The decoded prediction at the ground truth's (H, W): bilinear for depth, bilinear and
-    renormalised for normals with the decoder's invalid pixels (sky) left out and kept zero."""
-    target = (int(size[0]), int(size[1]))
-    if prediction.shape[:2] == target:
-        return prediction
-    if valid is None:
-        return resize_depth(prediction, target)
-    resized, _ = resize_normals(prediction, target, valid=valid)
-    return resized
-
-
-def _save_prediction(folder: Path, sample_id: str, prediction: NDArray[np.float32]) -> None:
+def _save_prediction(folder: Path, sample_id: str, prediction: NDArray[Any]) -> None:
     parts = [p for p in sample_id.replace("\\", "/").split("/") if p not in ("", ".", "..")]
     buffer = BytesIO()
     np.save(buffer, prediction)
@@ -325,10 +297,12 @@ def evaluate(
         retry_failed: ask again the queries that failed in the previous run into ``out``
             (read from its samples.jsonl); without it they stay failed.
         save_predictions: write each decoded prediction, resized to the ground truth, to
-            ``out/predictions/<id>.npy`` (float32: depth (H, W) in metres, normals (H, W, 3)
-            in the OpenCV frame).
+            ``out/predictions/<id>.npy``: depth (H, W) float32 metres, normals (H, W, 3)
+            float32 in the OpenCV frame, semantic (H, W) uint8 class indices (255 unlabelled),
+            referring (H, W) bool, instances the (H, W) uint32 id map (0 background).
         progress: a tqdm progress bar on stderr; None: when stderr is a terminal.
-        options: the benchmark's own options (``depth_scale``, ``max_depth``, ``stride``...).
+        options: the benchmark's own options (``depth_scale``, ``max_depth``, ``stride``,
+            ``palette``, ``sample``, ``subset``, ``use_scores``, ``tau``...).
 
     Returns:
         `EvalReport`: ``metrics``, ``samples``, ``scored``, ``failures``, ``to_markdown()``.
@@ -377,7 +351,7 @@ def evaluate(
         retry_failed=retry_failed,
     )
 
-    total_metric = _metric(bench)
+    total_metric: Any = _metric(bench)  # the task's metric class; merge takes its own class
     ids: set[str] = set()
     failures: list[Failure] = []
     generated = 0
@@ -411,7 +385,7 @@ def evaluate(
         samples=len(ids),
         scored=len(ids) - len(failures),
         failures=failures,
-        metrics=_averaged(total_metric),
+        metrics=TASKS[bench.task].figures(total_metric, bench),
         paper=bench.paper,
         protocol=bench.protocol,
         source=bench.source,
@@ -422,13 +396,3 @@ def evaluate(
         log.compact(ids)
         write_results(report, out_dir)
     return report
-
-
-def _averaged(metric: Metric) -> dict[str, float]:
-    """The protocol's averaging (the metric's own) under the plain names, the other beside them
-    with the suffix ``_pooled`` or ``_per_image``."""
-    other: Literal["image", "pixel"] = "pixel" if metric.averaging == "image" else "image"
-    suffix = "_pooled" if other == "pixel" else "_per_image"
-    metrics = metric.compute()
-    metrics |= {k + suffix: v for k, v in metric.compute(other).items()}
-    return metrics

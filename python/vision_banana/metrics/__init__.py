@@ -11,6 +11,8 @@ class              ``compute()`` keys
 SemanticMetric     miou, iou (per class, NaN where excluded), pixel_accuracy
 ReferringMetric    ciou, giou
 InstanceMetric     pmf1, il_mcc, cgf1
+SacoMetric         pmf1, il_mcc, cgf1, pmf1_50, pmf1_75 (SA-Co: exhaustivity, oracle; saco.py)
+SacoGoldMetric     the same per subset, and their mean
 DepthMetric        delta1, delta2, delta3, abs_rel, sq_rel, rmse, rmse_log, log10, silog
 NormalMetric       mean, median, rmse, a5, a7_5, a11_25, a22_5, a30
 =================  ===========================================================================
@@ -29,6 +31,7 @@ from .depth import DepthMetric, depth_metrics
 from .instances import IOU_THRESHOLDS, InstanceMetric, mask_iou
 from .normals import NormalMetric, normal_metrics
 from .referring import ReferringMetric, referring_metrics
+from .saco import SacoGoldMetric, SacoMetric
 from .semantic import SemanticMetric, semantic_metrics
 
 __all__ = [
@@ -38,6 +41,8 @@ __all__ = [
     "InstanceMetric",
     "NormalMetric",
     "ReferringMetric",
+    "SacoGoldMetric",
+    "SacoMetric",
     "SemanticMetric",
     "coco_mask_ap",
     "depth_metrics",

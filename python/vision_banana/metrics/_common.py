@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._arrays import as_array, native, to_3d
 from ..errors import InvalidArgumentError, InvalidTypeError
+from ..instances import Instances
 
 
 def _array(x: Any, name: str) -> np.ndarray:
@@ -23,7 +25,9 @@ def _array(x: Any, name: str) -> np.ndarray:
     return native(x)
 
 
-def _same_shape(pred: np.ndarray, gt: np.ndarray, valid: Any, channels: int | None = None):
+def _same_shape(
+    pred: np.ndarray, gt: np.ndarray, valid: Any, channels: int | None = None
+) -> np.ndarray | None:
     """Checks that pred and gt match, and valid (if any) matches them without the channel axis."""
     if pred.shape != gt.shape:
         raise InvalidArgumentError(
@@ -50,14 +54,18 @@ def _same_shape(pred: np.ndarray, gt: np.ndarray, valid: Any, channels: int | No
     return to_3d(valid)
 
 
-def _masks(x: Any, name: str) -> np.ndarray:
-    """Binary masks as 0/1 bytes without a copy for bool arrays."""
-    x = _array(x, name)
-    if x.dtype == np.bool_:
-        return x.view(np.uint8)
-    if x.dtype.kind not in "biuf":
-        raise InvalidTypeError(f"{name} must be a boolean or numeric mask, got dtype {x.dtype}")
-    return (x != 0).view(np.uint8)
+def _masks(x: Any, name: str) -> NDArray[np.uint8]:
+    """Binary masks as 0/1 bytes without a copy for bool arrays; `Instances` give their masks
+    (K, H, W) in id order."""
+    if isinstance(x, Instances):
+        return x.masks().view(np.uint8)
+    array = _array(x, name)
+    if array.dtype == np.bool_:
+        return array.view(np.uint8)
+    if array.dtype.kind not in "biuf":
+        raise InvalidTypeError(f"{name} must be a boolean or numeric mask, got dtype {array.dtype}")
+    inside: NDArray[np.bool_] = array != 0
+    return inside.view(np.uint8)
 
 
 def _float_pair(pred: Any, gt: Any, integers: str | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ._common import _masks
@@ -27,13 +28,16 @@ COCO_STATS = (
 )
 
 
-def _coco_image(x: Any, name: str, with_scores: bool) -> tuple[list[dict[str, Any]], Any, tuple]:
-    """One image's instances as COCO RLEs, their scores and the image size (H, W)."""
+def _coco_image(
+    x: Any, name: str, with_scores: bool
+) -> tuple[list[dict[str, Any]], NDArray[np.float64], tuple[int, ...]]:
+    """One image's instances as COCO RLEs, their scores (read from ``x`` only ``with_scores``;
+    1 where none are given) and the image size (H, W)."""
     from pycocotools import mask as coco_mask
 
     from ..instances import Instances
 
-    scores = None
+    scores: Any = None  # as given, checked below
     if with_scores and isinstance(x, tuple):
         if len(x) != 2:
             raise InvalidArgumentError(f"{name} must be (masks, scores) when a tuple, got {len(x)}")
@@ -49,13 +53,12 @@ def _coco_image(x: Any, name: str, with_scores: bool) -> tuple[list[dict[str, An
             )
         size = masks.shape[1:]
         rles = coco_mask.encode(np.asfortranarray(masks.transpose(1, 2, 0))) if len(masks) else []
-    if with_scores:
-        scores = np.ones(len(rles)) if scores is None else np.asarray(scores, np.float64)
-        if scores.shape != (len(rles),):
-            raise InvalidArgumentError(
-                f"{name} scores must have shape ({len(rles)},), got {scores.shape}"
-            )
-    return list(rles), scores, tuple(size)
+    checked = np.ones(len(rles)) if scores is None else np.asarray(scores, np.float64)
+    if checked.shape != (len(rles),):
+        raise InvalidArgumentError(
+            f"{name} scores must have shape ({len(rles)},), got {checked.shape}"
+        )
+    return list(rles), checked, tuple(size)
 
 
 def coco_mask_ap(predictions: Sequence[Any], ground_truth: Sequence[Any]) -> dict[str, float]:
@@ -102,7 +105,9 @@ def coco_mask_ap(predictions: Sequence[Any], ground_truth: Sequence[Any]) -> dic
             f"predictions and ground_truth must have one entry per image, got "
             f"{len(predictions)} and {len(ground_truth)}"
         )
-    images, annotations, results = [], [], []
+    images: list[dict[str, int]] = []
+    annotations: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
     for image_id, (pred, gt) in enumerate(zip(predictions, ground_truth, strict=True), start=1):
         gt_rles, _, size = _coco_image(gt, "ground_truth", with_scores=False)
         pred_rles, scores, pred_size = _coco_image(pred, "predictions", with_scores=True)

@@ -40,7 +40,8 @@ def _align(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, how: str) -> np.n
     else:
         design = np.stack([p, np.ones_like(p)], axis=1)
         (scale, shift), *_ = np.linalg.lstsq(design, g, rcond=None)
-    return (pred * scale + shift).astype(pred.dtype)
+    aligned: np.ndarray = (pred * scale + shift).astype(pred.dtype)
+    return aligned
 
 
 def _depth_from_sums(s: np.ndarray) -> dict[str, float]:

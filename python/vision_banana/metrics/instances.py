@@ -18,6 +18,19 @@ from ._common import _Accumulator, _array, _masks
 IOU_THRESHOLDS: NDArray[np.float64] = np.linspace(0.5, 0.95, 10)
 
 
+def true_positives(matched: NDArray[np.float64]) -> NDArray[np.int64]:
+    """How many matched pairs reach each of `IOU_THRESHOLDS`: (10,) int64.
+
+    Example:
+        >>> true_positives(np.array([0.5, 0.8])).tolist()
+        [2, 1, 1, 1, 1, 1, 1, 0, 0, 0]
+    """
+    counts: NDArray[np.int64] = (
+        (np.asarray(matched)[None, :] >= IOU_THRESHOLDS[:, None]).sum(axis=1).astype(np.int64)
+    )
+    return counts
+
+
 def mask_iou(a: Any, b: Any) -> NDArray[np.float64]:
     """IoU matrix of two stacks of masks: (P, H, W) and (G, H, W) -> (P, G) float64.
 
@@ -58,8 +71,9 @@ class InstanceMetric(_Accumulator):
     sam3 adds 1e-4 / 1e-6 to the denominators; we do not (results differ by < 1e-3 relative).
 
     ``update(pred, gt, valid=None)``: one image's stacks of masks, pred (P, H, W) and gt (G, H, W),
-    P or G possibly 0; or two sequences of such stacks (a batch). ``valid`` (H, W) removes pixels
-    from every mask of the image.
+    P or G possibly 0, each a bool (or numeric, nonzero inside) array or an
+    :class:`~vision_banana.instances.Instances` (its ``masks()``); or two sequences of such stacks
+    (a batch). ``valid`` (H, W) removes pixels from every mask of the image.
 
     Example:
         >>> gt = np.zeros((1, 4, 4), bool); gt[0, :2] = True
@@ -114,18 +128,24 @@ class InstanceMetric(_Accumulator):
                 )
             pred, gt = pred & valid.view(np.uint8), gt & valid.view(np.uint8)
         p, g = len(pred), len(gt)
+        matched = np.zeros(0)
+        if p and g:
+            iou = _core.mask_iou(pred, gt)
+            rows, cols = _core.max_weight_matching(iou)
+            matched = iou[rows, cols]
+        self.add_image(p, g, matched)
+
+    def add_image(self, predictions: int, truths: int, matched: NDArray[np.float64]) -> None:
+        """Adds one image already matched: its numbers of predictions and ground-truth masks,
+        and the IoU of each matched pair (at most ``min(predictions, truths)`` values)."""
+        p, g = predictions, truths
         self.il_tp += p > 0 and g > 0
         self.il_fp += p > 0 and g == 0
         self.il_tn += p == 0 and g == 0
         self.il_fn += p == 0 and g > 0
         if g == 0:
             return  # a negative image: no positive-micro counts
-        tp = np.zeros(len(IOU_THRESHOLDS), np.int64)
-        if p:
-            iou = _core.mask_iou(pred, gt)
-            rows, cols = _core.max_weight_matching(iou)
-            matched = iou[rows, cols]
-            tp = (matched[None, :] >= IOU_THRESHOLDS[:, None]).sum(axis=1)
+        tp = true_positives(matched)
         self.tp += tp
         self.fp += p - tp
         self.fn += g - tp

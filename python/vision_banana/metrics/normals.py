@@ -74,7 +74,8 @@ class NormalMetric(_Accumulator):
         def at(rank: int) -> float:
             b = int(np.searchsorted(cumulative, rank, side="right"))
             below = cumulative[b - 1] if b else 0
-            return (b + (rank - below + 0.5) / self.histogram[b]) / _HISTOGRAM_BINS_PER_DEGREE
+            bin_position = b + (rank - below + 0.5) / self.histogram[b]
+            return float(bin_position / _HISTOGRAM_BINS_PER_DEGREE)
 
         return 0.5 * (at((count - 1) // 2) + at(count // 2))
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from .._arrays import to_3d
+from .._arrays import defect_position, to_3d
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ._common import _Accumulator, _array, _same_shape
 
@@ -66,7 +66,7 @@ class SemanticMetric(_Accumulator):
             to_3d(pred), to_3d(gt), valid3, self.num_classes, self.ignore_index
         )
         if bad:
-            where = tuple(int(i) for i in np.unravel_index(first, gt.shape))
+            where = defect_position(first, gt.shape)
             raise InvalidArgumentError(
                 f"gt has {bad} label(s) outside [0, {self.num_classes}) that are not "
                 f"ignore_index ({self.ignore_index}); the first, at {where}, is {value:g}"

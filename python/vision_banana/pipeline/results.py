@@ -216,7 +216,7 @@ class InstancesResult(Result):
         return _preview.ids_shade(self.ids()[0])
 
     def _metadata(self) -> Any:
-        records = []
+        records: list[dict[str, Any]] = []
         for name, found in self.instances.items():
             for item in found:
                 records.append(

@@ -23,7 +23,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -165,7 +165,7 @@ class VisionBanana:
         normals, valid = decode_normals(answer, **options)
         size = array.shape[:2]
         if valid.shape != size:
-            normals, valid = resize_normals(normals, size, valid=valid)  # type: ignore[misc]
+            normals, valid = resize_normals(normals, size, valid=valid)
         self._clock(timings, start)
         return NormalsResult(array, text, generated, timings, normals=normals, valid=valid)
 
@@ -176,7 +176,7 @@ class VisionBanana:
         *,
         prompt: str | None = None,
         seed: int | None = None,
-        style: str = "json",
+        style: Literal["json", "sentences"] = "json",
         **options: Any,
     ) -> SemanticResult:
         """Semantic segmentation (SPEC.md section 3).
@@ -196,12 +196,12 @@ class VisionBanana:
                 text = semantic_prompt(
                     dict(classes.classes),
                     style=style,
-                    background=classes.background,  # type: ignore[arg-type]
+                    background=classes.background,
                 )
             else:
                 text = semantic_prompt(
                     classes if isinstance(classes, Mapping) else _names(classes, "classes"),
-                    style=style,  # type: ignore[arg-type]
+                    style=style,
                 )
         else:
             text = prompt
@@ -378,7 +378,7 @@ class VisionBanana:
         if task not in TASKS:
             raise InvalidArgumentError(f"task must be one of {TASKS}, got {task!r}")
         workers = check_positive_int(workers, "workers")
-        method = getattr(self, task)
+        method: Callable[..., Result] = getattr(self, task)
         items = list(images)
 
         def run(image: Any) -> Result | BaseException:
@@ -398,7 +398,9 @@ class VisionBanana:
                 except ImportError:
                     pass
                 else:
-                    outcomes = tqdm(outcomes, len(items), desc=task, unit="image", file=sys.stderr)
+                    outcomes = tqdm(
+                        outcomes, total=len(items), desc=task, unit="image", file=sys.stderr
+                    )
             for index, outcome in enumerate(outcomes):
                 failed = isinstance(outcome, BaseException)
                 results.append(None if failed else outcome)

@@ -10,18 +10,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import diode, dsine, eth3d, folder, ibims, kitti, nuscenes, nyu
-from .base import BENCHMARKS, Benchmark, DepthTruth, NormalsTruth, PaperRow, Sample, register
+from . import (
+    cityscapes,
+    diode,
+    dsine,
+    eth3d,
+    folder,
+    ibims,
+    kitti,
+    nuscenes,
+    nyu,
+    reasonseg,
+    refcocog,
+    saco_gold,
+)
+from .base import (
+    BENCHMARKS,
+    Annotation,
+    Benchmark,
+    DepthTruth,
+    InstancesTruth,
+    NormalsTruth,
+    PaperRow,
+    ReferringTruth,
+    Sample,
+    SemanticTruth,
+    register,
+)
 
 __all__ = [
     "BENCHMARKS",
+    "Annotation",
     "Benchmark",
     "BenchmarkInfo",
     "DepthTruth",
+    "InstancesTruth",
     "NormalsTruth",
     "PaperRow",
+    "ReferringTruth",
     "Sample",
+    "SemanticTruth",
     "benchmarks_table",
+    "cityscapes",
     "diode",
     "dsine",
     "eth3d",
@@ -31,7 +61,10 @@ __all__ = [
     "list_benchmarks",
     "nuscenes",
     "nyu",
+    "reasonseg",
+    "refcocog",
     "register",
+    "saco_gold",
 ]
 
 
@@ -41,9 +74,12 @@ class BenchmarkInfo:
 
     Attributes:
         name: the CLI name.
-        task: "depth", "normals", or for ``folder`` "depth or normals".
+        task: "depth", "normals", "semantic", "referring", "instances", or for ``folder``
+            "depth or normals".
         size: samples in the official set; None where it depends on the data or options.
         figure: where the paper reports it.
+        figures: the paper's figures for it, Vision Banana's then the best peer's, e.g.
+            "miou 0.699; SAM 3 0.652"; empty where the paper gives none.
         layout: the expected layout under the root.
         source: the peer code whose protocol the adapter follows.
     """
@@ -54,6 +90,15 @@ class BenchmarkInfo:
     figure: str
     layout: str
     source: str
+    figures: str = ""
+
+
+def _paper_figures(row: PaperRow) -> str:
+    ours = ", ".join(f"{k} {v:.3f}" for k, v in row.ours.items())
+    if row.peer is None:
+        return ours
+    name, peer = row.peer
+    return f"{ours}; {name} " + ", ".join(f"{v:.3f}" for v in peer.values())
 
 
 def list_benchmarks() -> list[BenchmarkInfo]:
@@ -67,19 +112,21 @@ def list_benchmarks() -> list[BenchmarkInfo]:
             figure=cls.paper.figure,
             layout=cls.layout,
             source=cls.source,
+            figures=_paper_figures(cls.paper),
         )
         for name, cls in sorted(BENCHMARKS.items())
     ]
 
 
 def benchmarks_table() -> str:
-    """A Markdown table of `list_benchmarks` (name, task, samples, protocol source, paper
-    figure), as the README shows it."""
+    """A Markdown table of `list_benchmarks` (name, task, samples, protocol source, where the
+    paper reports it and its figures), as the README shows it."""
     rows = [
         "| benchmark | task | samples | protocol as | paper |",
         "|---|---|---|---|---|",
     ]
     for info in list_benchmarks():
         size = "as many as given" if info.size is None else str(info.size)
-        rows.append(f"| `{info.name}` | {info.task} | {size} | {info.source} | {info.figure} |")
+        paper = f"{info.figure}: {info.figures}" if info.figures else info.figure
+        rows.append(f"| `{info.name}` | {info.task} | {size} | {info.source} | {paper} |")
     return "\n".join(rows) + "\n"

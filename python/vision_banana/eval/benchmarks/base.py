@@ -23,16 +23,21 @@ from ...errors import InvalidArgumentError
 
 __all__ = [
     "BENCHMARKS",
+    "Annotation",
     "Benchmark",
     "DepthTruth",
+    "InstancesTruth",
     "NormalsTruth",
     "PaperRow",
+    "ReferringTruth",
     "Sample",
+    "SemanticTruth",
+    "Task",
     "Truth",
     "register",
 ]
 
-Task = Literal["depth", "normals"]
+Task = Literal["depth", "normals", "semantic", "referring", "instances"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,7 +71,64 @@ class NormalsTruth:
     valid: NDArray[np.bool_]
 
 
-Truth = DepthTruth | NormalsTruth
+@dataclass(frozen=True, eq=False)
+class SemanticTruth:
+    """Ground-truth classes of one sample.
+
+    Attributes:
+        labels: (H, W) uint8 class indices into the benchmark's ``classes`` (0..C-1), 255 where
+            the pixel is not scored (void, unlabelled).
+    """
+
+    labels: NDArray[np.uint8]
+
+
+@dataclass(frozen=True, eq=False)
+class ReferringTruth:
+    """Ground-truth mask of one referring (or reasoning) query.
+
+    Attributes:
+        mask: (H, W) bool, the referent.
+        valid: (H, W) bool, False on pixels the protocol leaves out of intersection and union.
+    """
+
+    mask: NDArray[np.bool_]
+    valid: NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class Annotation:
+    """One annotator's masks of one image-phrase pair.
+
+    Attributes:
+        masks: (G, H, W) bool, one mask per instance; G = 0 for a negative pair.
+        crowd: (G,) bool, True for a mask covering several instances (left out of scoring).
+    """
+
+    masks: NDArray[np.bool_]
+    crowd: NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class InstancesTruth:
+    """Ground-truth instances of one image-phrase pair, as each annotator drew them.
+
+    Attributes:
+        annotators: one `Annotation` per annotator, all of the same (H, W).
+        subset: the part of the benchmark the pair belongs to (scored apart, then averaged).
+    """
+
+    annotators: tuple[Annotation, ...]
+    subset: str
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) of the image."""
+        h, w = self.annotators[0].masks.shape[1:]
+        return int(h), int(w)
+
+
+Truth = DepthTruth | NormalsTruth | SemanticTruth | ReferringTruth | InstancesTruth
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,13 +141,16 @@ class Sample:
         photo: the photo file sent to the generator (its bytes are part of the cache key).
         load_truth: reads and returns the ground truth; may raise (a corrupt file), which the
             runner records as this sample's failure.
-        prompt: None for the task's default prompt.
+        prompt: None for the prompt the task builds (from ``query`` where it needs one).
+        query: the sample's own words: the referring expression or reasoning query, or the
+            noun phrase whose instances are asked for.
     """
 
     id: str
     photo: Path
     load_truth: Callable[[], Truth]
     prompt: str | None = None
+    query: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,14 +178,18 @@ class Benchmark(abc.ABC):
 
     Class attributes:
         name: the CLI name (``nyu``, ``kitti``, ...).
-        task: "depth" or "normals".
+        task: "depth", "normals", "semantic", "referring" or "instances".
         size: the number of samples of the official set (None where it depends on options).
         layout: the expected layout under the root, in one line, for error messages and --list.
         protocol: the scoring protocol in one line (crop, caps, averaging), for results.md.
         source: the peer code this adapter follows (repository and file).
         paper: the paper's row.
-        metric_options: keyword arguments of the task's metric (``DepthMetric`` or
-            ``NormalMetric``): caps and the headline averaging.
+        metric_options: keyword arguments of the task's metric (``DepthMetric``,
+            ``NormalMetric``, ``SacoGoldMetric``...): caps, the headline averaging.
+        decode_options: keyword arguments of the task's decoder (``extract_instances``'
+            ``tau``...); empty for its defaults.
+        classes: semantic benchmarks: class name to its prompt colour (r, g, b), in label
+            order; the prompt names every class, and label i of the truth is entry i.
 
     ``task``, ``size``, ``protocol`` and ``metric_options`` may also be set per instance, by an
     adapter whose data or options decide them (``folder``: the task from the folders present, a
@@ -135,6 +204,8 @@ class Benchmark(abc.ABC):
     source: ClassVar[str]
     paper: ClassVar[PaperRow]
     metric_options: Mapping[str, Any] = {}
+    decode_options: Mapping[str, Any] = {}
+    classes: Mapping[str, tuple[int, int, int]] = {}
 
     def __init__(self, root: str | Path, *, split: str | Path | None = None, **options: Any):
         self.root = Path(root)

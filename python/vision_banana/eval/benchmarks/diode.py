@@ -90,7 +90,7 @@ class DiodeIndoor(_DiodeIndoorSet):
     """DIODE indoor depth, scored 0.01 to 25 m.
 
     Example:
-        >>> next(DiodeIndoor("/data/diode").samples()).id
+        >>> next(DiodeIndoor("/data/diode").samples()).id  # doctest: +SKIP
         'val/indoors/scene_00019/scan_00183/00019_00183_indoors_000_010'
     """
 
@@ -113,7 +113,7 @@ class DiodeIndoorNormals(_DiodeIndoorSet):
     """DIODE indoor surface normals, angular errors pooled over the set.
 
     Example:
-        >>> next(DiodeIndoorNormals("/data/diode").samples()).id
+        >>> next(DiodeIndoorNormals("/data/diode").samples()).id  # doctest: +SKIP
         'val/indoors/scene_00019/scan_00183/00019_00183_indoors_000_010'
     """
 

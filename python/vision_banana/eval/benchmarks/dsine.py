@@ -88,7 +88,7 @@ class NYUNormals(_DsineSet):
     """NYUv2 test normals (GeoNet's ground truth) as DSINE evaluates them.
 
     Example:
-        >>> next(NYUNormals("/data").samples()).id
+        >>> next(NYUNormals("/data").samples()).id  # doctest: +SKIP
         'dsine_eval/nyuv2/test/000000_img'
     """
 
@@ -105,7 +105,7 @@ class ScanNetNormals(_DsineSet):
     """ScanNet test normals (FrameNet's ground truth and split) as DSINE evaluates them.
 
     Example:
-        >>> next(ScanNetNormals("/data").samples()).id
+        >>> next(ScanNetNormals("/data").samples()).id  # doctest: +SKIP
         'dsine_eval/scannet/scene0011_00/000000_img'
     """
 
@@ -122,7 +122,7 @@ class VKITTI2Normals(_DsineSet):
     """Virtual KITTI 2 normals (200 images of each scene, 16-bit PNGs) as DSINE evaluates them.
 
     Example:
-        >>> next(VKITTI2Normals("/data").samples()).id
+        >>> next(VKITTI2Normals("/data").samples()).id  # doctest: +SKIP
         'dsine_eval/vkitti/Scene01/000000_img'
     """
 

@@ -41,7 +41,7 @@ class ETH3D(Benchmark):
     4032 x 6048, despite the extension); scored 0.01 to 50 m.
 
     Example:
-        >>> next(ETH3D("/data/eth3d").samples()).id
+        >>> next(ETH3D("/data/eth3d").samples()).id  # doctest: +SKIP
         'rgb/courtyard/images/dslr_images/DSC_0286'
     """
 

@@ -46,7 +46,7 @@ class IBims(Benchmark):
     ``{rgb,depth,mask_invalid,mask_transp}/<name>.png``; scored 0.005 to 25 m.
 
     Example:
-        >>> next(IBims("/data/ibims").samples()).id
+        >>> next(IBims("/data/ibims").samples()).id  # doctest: +SKIP
         'ibims1_core_raw/rgb/corridor_01'
     """
 

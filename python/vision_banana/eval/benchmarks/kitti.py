@@ -47,7 +47,7 @@ class KITTI(Benchmark):
     to the root; scored 1e-3 to 80 m inside the Garg crop.
 
     Example:
-        >>> next(KITTI("/data/kitti").samples()).id
+        >>> next(KITTI("/data/kitti").samples()).id  # doctest: +SKIP
         '2011_09_26/2011_09_26_drive_0002_sync/image_02/data/0000000069'
     """
 
