@@ -1,15 +1,17 @@
 # Stubs of the Rust extension module. The public, checked API is in depth.py; these functions
 # expect arrays already validated and shaped (N, H, W, C) / (N, H, W) by the Python layer.
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "FileDecoding",
     "coco_rle",
     "colormap_names",
     "confusion_matrix",
     "decode_depth",
+    "decode_files",
     "decode_normals",
     "decode_semantic",
     "depth_sums",
@@ -21,9 +23,12 @@ __all__ = [
     "mask_iou",
     "max_weight_matching",
     "normal_errors",
+    "png_compression_names",
     "power_transform",
     "project",
+    "read_png",
     "unit_range_defects",
+    "write_png",
 ]
 
 _Defects = tuple[int, int | None, float | None]
@@ -124,6 +129,7 @@ def write_png(samples: NDArray[np.uint8] | NDArray[np.uint16], compression: str)
 def png_compression_names() -> list[str]: ...
 
 # Many files decoded on worker threads (vision_banana.files).
+@final
 class FileDecoding:
     """Per source, in input order: the decoder's arrays, an exception instance, or the bytes of
     data that is no PNG (for the Python readers)."""
