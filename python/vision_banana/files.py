@@ -7,12 +7,18 @@ stays bounded over any number of files. Files that are not PNG (JPEG, WebP...) a
 Pillow in the calling thread and decoded the same way.
 
 Example:
+    >>> import pathlib, tempfile
+    >>> import numpy as np
     >>> import vision_banana as vb
-    >>> for path, depth in zip(paths, vb.decode_files("depth", paths, workers=4)):
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> vb.write_image(folder / "a.png", vb.encode_depth(np.full((4, 6), 2.5, np.float32)))
+    >>> for depth in vb.decode_files("depth", [folder / "a.png", b"not a picture"], workers=2):
     ...     if isinstance(depth, Exception):
-    ...         print("skipped", path, depth)
+    ...         print("failed:", depth)
     ...     else:
-    ...         np.save(f"{path}.npy", depth)
+    ...         print(depth.shape, round(float(depth.mean()), 2))
+    (4, 6) 2.5
+    failed: cannot read image <bytes: sources[1]>: not an image file in a format Pillow reads
 """
 
 from __future__ import annotations
@@ -139,10 +145,16 @@ def decode_files(
         InvalidTypeError: ``sources`` is not a sequence of paths and bytes; unknown options.
 
     Example:
-        >>> results = list(decode_files("semantic", ["a.png", b"not a picture"],
-        ...                             colors={"cat": "red"}))
-        >>> results[0].shape, type(results[1]).__name__
-        ((880, 1184), 'ImageReadError')
+        >>> import numpy as np
+        >>> from vision_banana import encode_semantic
+        >>> from vision_banana.io import write_image
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "seg.png"
+        >>> write_image(path, encode_semantic(np.array([[0, 1], [1, 0]]), ["red", "blue"]))
+        >>> results = list(decode_files("semantic", [path, path.read_bytes(), b"no"],
+        ...                             colors={"cat": "red", "dog": "blue"}))
+        >>> results[0].tolist(), results[1].tolist(), type(results[2]).__name__
+        ([[0, 1], [1, 0]], [[0, 1], [1, 0]], 'ImageReadError')
     """
     if not isinstance(task, str) or task not in TASKS:
         raise InvalidArgumentError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
