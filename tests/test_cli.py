@@ -471,14 +471,16 @@ def test_decode_help_shows_the_decoders_defaults(capsys):
         (["decode", "normals", "{pic}", "--norm-range", "1.2", "nan"], "norm_range must be finite"),
     ],
 )
-def test_bad_decode_options_fail_in_one_line_naming_the_file(tmp_path, capsys, argv, message):
+def test_bad_decode_options_fail_in_one_line_before_any_file(tmp_path, capsys, argv, message):
+    """Options are checked once, before any picture is read (decode_files), so the message
+    names the option; nothing is written."""
     vb.write_image(tmp_path / "pic.png", _semantic_picture())
     argv = [a.replace("{pic}", str(tmp_path / "pic.png")) for a in argv]
     assert main([*argv, "-o", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"vision-banana: error: {tmp_path / 'pic.png'}: ")
-    assert message in err
+    assert err.startswith(f"vision-banana: error: {message}")
     assert err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
 
 
 def test_bad_connectivity_is_a_usage_error(capsys):
@@ -545,3 +547,93 @@ def test_depth_bar_on_pictures_too_short_for_a_label():
     panel, ticks = depth_bar(1, 2.0, 2.0)
     assert panel.shape == (1, BAR_WIDTH, 3)
     assert depth_bar(0, 2.0, 2.0)[0].shape == (0, BAR_WIDTH, 3)
+
+
+# --- decoding folders and globs -------------------------------------------------------------------
+
+
+def _folder_of_pictures(folder, count=3):
+    """Depth pictures of flat scenes at 1, 2, 3... metres, and their depths."""
+    folder.mkdir()
+    depths = {}
+    for i in range(count):
+        depth = np.full((12, 17), 1.0 + i, np.float32)
+        vb.write_image(folder / f"scene{i}.png", vb.encode_depth(depth))
+        depths[f"scene{i}"] = vb.decode_depth(vb.encode_depth(depth))
+    return depths
+
+
+def test_decode_a_folder_skips_other_files_with_a_note(tmp_path, capsys):
+    depths = _folder_of_pictures(tmp_path / "pictures")
+    (tmp_path / "pictures" / "notes.txt").write_text("not a picture")
+    out = tmp_path / "out"
+    args = ["decode", "depth", str(tmp_path / "pictures"), "-o", str(out), "--workers", "2"]
+    assert main(args) == 0
+    for stem, depth in depths.items():
+        np.testing.assert_array_equal(np.load(out / f"{stem}.npy"), depth)
+        assert (out / f"{stem}.preview.png").is_file()
+    captured = capsys.readouterr()
+    assert "skipped 1 file(s)" in captured.err
+    assert "notes.txt" in captured.err
+    assert captured.out.count("17x12 depth") == 3
+
+
+def test_decode_a_glob_into_npz_without_previews(tmp_path):
+    depths = _folder_of_pictures(tmp_path / "pictures")
+    out = tmp_path / "out"
+    args = ["decode", "depth", str(tmp_path / "pictures" / "scene[01].png"), "-o", str(out)]
+    assert main([*args, "--format", "npz", "--no-preview"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["scene0.npz", "scene1.npz"]
+    with np.load(out / "scene1.npz") as saved:
+        assert sorted(saved.files) == ["depth", "distance"]
+        np.testing.assert_array_equal(saved["depth"], depths["scene1"])
+
+
+def test_decode_instances_npz_holds_every_array(tmp_path):
+    path = _segmentation_picture(tmp_path)
+    out = tmp_path / "out"
+    assert main(["decode", "instances", str(path), "-o", str(out), "--format", "npz"]) == 0
+    expected = vb.extract_instances(vb.read_image(path))
+    assert sorted(p.name for p in out.iterdir()) == [
+        "seg.instances.json",
+        "seg.npz",
+        "seg.preview.png",
+    ]
+    with np.load(out / "seg.npz") as saved:
+        for name in ("ids", "colors", "areas", "bboxes", "scores"):
+            np.testing.assert_array_equal(saved[name], getattr(expected, name))
+
+
+def test_failures_are_listed_the_rest_written_and_the_status_is_1(tmp_path, capsys):
+    depths = _folder_of_pictures(tmp_path / "pictures", count=2)
+    (tmp_path / "pictures" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
+    missing = tmp_path / "missing.png"
+    out = tmp_path / "out"
+    assert main(["decode", "depth", str(tmp_path / "pictures"), str(missing), "-o", str(out)]) == 1
+    for stem in depths:
+        assert (out / f"{stem}.npy").is_file()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3
+    assert "broken.png" in err[0]
+    assert "truncated" in err[0]
+    assert "missing.png" in err[1]
+    assert err[2] == f"vision-banana: 2 of 4 pictures failed; the others were written to {out}"
+
+
+def test_an_empty_glob_is_a_clear_error(tmp_path, capsys):
+    pattern = str(tmp_path / "*.png")
+    assert main(["decode", "depth", pattern, "-o", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.strip() == f"vision-banana: error: no files match {pattern!r}"
+
+
+def test_a_folder_without_pictures_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["decode", "normals", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 1
+    assert "holds no pictures" in capsys.readouterr().err
+
+
+def test_bad_workers_is_refused(tmp_path, capsys):
+    _folder_of_pictures(tmp_path / "pictures", count=1)
+    args = ["decode", "depth", str(tmp_path / "pictures"), "-o", str(tmp_path / "o")]
+    assert main([*args, "--workers", "0"]) == 1
+    assert "--workers must be 1 or more, got 0" in capsys.readouterr().err

@@ -328,7 +328,12 @@ def test_colormaps_round_trip_and_follow_matplotlib(colormap):
         (np.zeros((4, 4, 3), np.int64), InvalidTypeError, r"rgb must be uint8 .* got int64"),
         (np.zeros((4, 4, 3), bool), InvalidTypeError, r"got bool"),
         (np.zeros((4, 4, 3), np.float16), InvalidTypeError, r"got float16"),
-        ([[1, 2, 3]], InvalidTypeError, r"rgb must be a numpy array or a PIL image, got list"),
+        (
+            [[1, 2, 3]],
+            InvalidTypeError,
+            r"rgb must be a numpy array .*, a PIL image, a path or the bytes of an image file, "
+            r"got list",
+        ),
         (np.zeros((4, 4), np.uint8), InvalidArgumentError, r"rgb must have shape .* got \(4, 4\)"),
         (np.zeros((4, 4, 2), np.uint8), InvalidArgumentError, r"got \(4, 4, 2\)"),
         (np.zeros((1, 1, 4, 4, 3), np.uint8), InvalidArgumentError, r"got \(1, 1, 4, 4, 3\)"),

@@ -44,6 +44,7 @@ from .errors import (
 )
 from .eval import EvalReport, evaluate
 from .export import ExportReport, export_training_set
+from .files import decode_files
 from .instances import (
     Instance,
     Instances,
@@ -123,6 +124,7 @@ __all__ = [
     "__version__",
     "color_name",
     "decode_depth",
+    "decode_files",
     "decode_normals",
     "decode_referring",
     "decode_semantic",

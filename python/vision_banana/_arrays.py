@@ -3,6 +3,7 @@ the Rust core takes. Every error names the argument, what was expected and what 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,17 +34,67 @@ def _check_picture_dtype(rgb: np.ndarray, name: str) -> None:
         )
 
 
+def as_array(value: Any, name: str) -> Any:
+    """An array from another library as a numpy array; anything else is returned as it is.
+
+    Objects with ``__array_interface__`` (PIL images, many libraries' CPU arrays) and objects with
+    ``__dlpack__`` (torch tensors, JAX and CuPy arrays) become numpy arrays without a copy when
+    their memory is on the CPU. Memory on an accelerator (a CUDA tensor) is copied to the host
+    once, since the decoders and metrics run on the CPU. A torch tensor that requires grad is
+    read through ``.detach()`` (the picture is read, never changed).
+    """
+    if isinstance(value, np.ndarray):
+        return value
+    if hasattr(value, "__array_interface__"):
+        return np.asarray(value)
+    if not hasattr(value, "__dlpack__"):
+        return value
+    if getattr(value, "requires_grad", False) and hasattr(value, "detach"):
+        value = value.detach()
+    try:
+        return np.from_dlpack(value)
+    except (BufferError, RuntimeError, TypeError, ValueError) as on_device:
+        # Not on the CPU (or not exportable as is): ask for a host copy, through DLPack first,
+        # then through the library's own method (torch's .cpu(), CuPy's .get()).
+        try:
+            return np.from_dlpack(value, device="cpu", copy=True)
+        except (BufferError, RuntimeError, TypeError, ValueError):
+            pass
+        for method in ("cpu", "get"):
+            to_host = getattr(value, method, None)
+            if callable(to_host):
+                host = to_host()
+                return np.from_dlpack(host) if hasattr(host, "__dlpack__") else np.asarray(host)
+        raise InvalidTypeError(
+            f"{name} is a {type(value).__name__} whose memory numpy cannot read ({on_device}); "
+            f"pass a numpy array"
+        ) from on_device
+
+
+#: Sources of an encoded picture file, read by `vision_banana.io.read_image`.
+ENCODED = (str, os.PathLike, bytes, bytearray, memoryview)
+
+
 def as_picture(rgb: Any, name: str = "rgb") -> np.ndarray:
     """Checks a picture: (H, W, C) or (N, H, W, C) with C = 3 or 4, of a supported dtype.
 
-    PIL images are accepted and read as RGB. The array is returned as is (never copied unless it
-    was byte-swapped); the caller keeps the original shape for its result.
+    Also takes a picture file: a path or the encoded file's bytes (``bytes``, ``bytearray`` or
+    ``memoryview``, as the Gemini API or a Parquet column hands them), read as RGB with
+    `read_image`; PIL images (read as RGB); and arrays of other libraries (see `as_array`). The
+    array is returned as is (never copied unless it was byte-swapped or lived on a GPU); the
+    caller keeps the original shape for its result.
     """
-    if hasattr(rgb, "getbands") and hasattr(rgb, "convert"):  # a PIL image
+    if isinstance(rgb, ENCODED):
+        from .io import read_image  # io imports this module
+
+        rgb = read_image(rgb)
+    elif hasattr(rgb, "getbands") and hasattr(rgb, "convert"):  # a PIL image
         rgb = np.asarray(rgb.convert("RGB") if rgb.mode not in ("RGB", "RGBA") else rgb)
+    rgb = as_array(rgb, name)
     if not isinstance(rgb, np.ndarray):
         raise InvalidTypeError(
-            f"{name} must be a numpy array or a PIL image, got {type(rgb).__name__}"
+            f"{name} must be a numpy array (or another library's array), a PIL image, a path or "
+            f"the bytes of an image file, got {type(rgb).__name__}"
         )
     _check_picture_dtype(rgb, name)
     if rgb.ndim not in (3, 4) or rgb.shape[-1] not in (3, 4):
@@ -56,6 +107,7 @@ def as_picture(rgb: Any, name: str = "rgb") -> np.ndarray:
 
 def as_colors(rgb: Any, name: str = "rgb", *, check_dtype: bool = True) -> np.ndarray:
     """Checks an array of colours of any shape (..., 3) or (..., 4)."""
+    rgb = as_array(rgb, name)
     if not isinstance(rgb, np.ndarray):
         rgb = np.asarray(rgb)
     if check_dtype:
@@ -173,7 +225,9 @@ def is_numeric_seq(value: Any) -> bool:
 def as_float_array(values: Any, name: str, unit: str = "", advice: str = "") -> np.ndarray:
     """A float32 or float64 array (lists become float64; wider floats are cast to float64).
     `unit` and `advice` complete the error message."""
-    array = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=np.float64)
+    array = as_array(values, name)
+    if not isinstance(array, np.ndarray):
+        array = np.asarray(array, dtype=np.float64)
     if array.dtype.kind != "f" or array.dtype.itemsize < 4:
         raise InvalidTypeError(
             f"{name} must be a float32 or float64 array{unit}, got {array.dtype}{advice}"

@@ -3,21 +3,24 @@
 Each subcommand turns one input file into `Outputs`: a one-line summary and the files to write,
 keyed by what follows the input's stem in their names (``".npy"``, ``".preview.png"``...). Keeping
 "what to write" apart from "which files to read" lets the commands list their inputs however they
-like (arguments today, globs or folders later) with one loop.
+like (files, folders and globs: `expand_pictures`) with one loop.
 """
 
 from __future__ import annotations
 
+import glob
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .errors import InvalidArgumentError
 from .io import write_image
 
-__all__ = ["Outputs", "check_inputs", "write_outputs"]
+__all__ = ["PICTURE_SUFFIXES", "Outputs", "check_inputs", "expand_pictures", "write_outputs"]
 
 
 @dataclass
@@ -27,11 +30,14 @@ class Outputs:
     Attributes:
         summary: one line for the terminal.
         files: name suffix after the stem -> content: an array for ``.npy`` (saved as is) or for
-            ``.png`` (a uint8/uint16 picture), text for anything else (``.json``, ``.txt``).
+            ``.png`` (a uint8/uint16 picture), arrays by name for ``.npz`` (saved compressed),
+            text for anything else (``.json``, ``.txt``).
+        arrays: every array of the result by name, for ``--format npz``.
     """
 
     summary: str
-    files: dict[str, np.ndarray | str] = field(default_factory=dict)
+    files: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def check_inputs(paths: Sequence[Path], folder: Path, suffixes: Sequence[str]) -> None:
@@ -59,7 +65,7 @@ def check_inputs(paths: Sequence[Path], folder: Path, suffixes: Sequence[str]) -
                 )
 
 
-def write_outputs(folder: Path, stem: str, files: Mapping[str, np.ndarray | str]) -> list[Path]:
+def write_outputs(folder: Path, stem: str, files: Mapping[str, Any]) -> list[Path]:
     """Writes each of ``files`` as ``folder/<stem><suffix>`` (see `Outputs`); returns the paths.
 
     Example:
@@ -74,7 +80,52 @@ def write_outputs(folder: Path, stem: str, files: Mapping[str, np.ndarray | str]
             path.write_text(content if content.endswith("\n") else content + "\n", "utf-8")
         elif suffix.endswith(".npy"):
             np.save(path, content)
+        elif suffix.endswith(".npz"):
+            np.savez_compressed(path, **content)
         else:
             write_image(path, content)
         written.append(path)
     return written
+
+
+#: What a folder given to ``decode`` contributes: its files with these extensions.
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+def expand_pictures(inputs: Sequence[Path | str]) -> list[Path]:
+    """Picture files from files, folders and glob patterns, in the order given (a folder's and a
+    pattern's files sorted by name).
+
+    A folder gives its files with a picture extension (`PICTURE_SUFFIXES`); its other files are
+    skipped with a note on stderr. A pattern (``*``, ``?``, ``[...]``; ``**`` for any depth) that
+    matches no file, or a folder without pictures, is an error. Any other name is taken as a file,
+    even a missing one: it fails with the other failures, when it is read.
+    """
+    found: list[Path] = []
+    for given in inputs:
+        text, path = str(given), Path(given)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.is_file())
+            pictures = [p for p in files if p.suffix.lower() in PICTURE_SUFFIXES]
+            skipped = [p.name for p in files if p.suffix.lower() not in PICTURE_SUFFIXES]
+            if skipped:
+                names = ", ".join(skipped[:5]) + (", ..." if len(skipped) > 5 else "")
+                print(
+                    f"vision-banana: note: skipped {len(skipped)} file(s) in {path} that are not "
+                    f"pictures ({names})",
+                    file=sys.stderr,
+                )
+            if not pictures:
+                raise InvalidArgumentError(
+                    f"folder {path} holds no pictures ({', '.join(PICTURE_SUFFIXES)})"
+                )
+            found += pictures
+        elif glob.has_magic(text):
+            matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
+            matches = [m for m in matches if m.is_file()]
+            if not matches:
+                raise InvalidArgumentError(f"no files match {text!r}")
+            found += matches
+        else:
+            found.append(path)
+    return found

@@ -1,13 +1,17 @@
 # Stubs of the Rust extension module. The public, checked API is in depth.py; these functions
 # expect arrays already validated and shaped (N, H, W, C) / (N, H, W) by the Python layer.
+from typing import Any, final
+
 import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "FileDecoding",
     "coco_rle",
     "colormap_names",
     "confusion_matrix",
     "decode_depth",
+    "decode_files",
     "decode_normals",
     "decode_semantic",
     "depth_sums",
@@ -19,9 +23,12 @@ __all__ = [
     "mask_iou",
     "max_weight_matching",
     "normal_errors",
+    "png_compression_names",
     "power_transform",
     "project",
+    "read_png",
     "unit_range_defects",
+    "write_png",
 ]
 
 _Defects = tuple[int, int | None, float | None]
@@ -113,3 +120,32 @@ def mask_iou(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.float64]:
 def max_weight_matching(
     weights: NDArray[np.float64],
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]: ...
+
+# PNG files (vision_banana.io).
+def read_png(
+    data: bytes | bytearray, mode: str, max_pixels: int, label: str
+) -> NDArray[np.uint8] | NDArray[np.uint16]: ...
+def write_png(samples: NDArray[np.uint8] | NDArray[np.uint16], compression: str) -> bytes: ...
+def png_compression_names() -> list[str]: ...
+
+# Many files decoded on worker threads (vision_banana.files).
+@final
+class FileDecoding:
+    """Per source, in input order: the decoder's arrays, an exception instance, or the bytes of
+    data that is no PNG (for the Python readers)."""
+
+    def __iter__(self) -> FileDecoding: ...
+    def __next__(self) -> tuple[Any, ...] | BaseException | bytes: ...
+    def __len__(self) -> int: ...
+
+def decode_files(
+    sources: list[str | bytes],
+    labels: list[str],
+    max_pixels: int,
+    workers: int,
+    *,
+    depth: tuple[float, float, float, str, bool] | None = None,
+    normals: tuple[bool, bool, list[float], float, tuple[float, float]] | None = None,
+    semantic: tuple[NDArray[np.float64], NDArray[np.uint32], float | None, int, bool] | None = None,
+    instances: _InstanceParams | None = None,
+) -> FileDecoding: ...

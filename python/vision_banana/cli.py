@@ -1,13 +1,13 @@
 """The ``vision-banana`` command line.
 
-    vision-banana decode depth PICTURE... -o OUTDIR
+    vision-banana decode depth DIR_OR_GLOB... -o OUTDIR
         [--lam L] [--c C] [--max-depth M] [--colormap NAME]
-    vision-banana decode normals PICTURE... -o OUTDIR
+    vision-banana decode normals DIR_OR_GLOB... -o OUTDIR
         [--frame camera|opencv] [--sky-tolerance T] [--norm-range LOW HIGH]
-    vision-banana decode semantic|referring PICTURE... -o OUTDIR
+    vision-banana decode semantic|referring DIR_OR_GLOB... -o OUTDIR
         (--prompt TEXT | --mapping JSON) [--background COLOR] [--max-distance D]
         [--ignore-index N]                                           (semantic)
-    vision-banana decode instances PICTURE... -o OUTDIR
+    vision-banana decode instances DIR_OR_GLOB... -o OUTDIR
         [--prompt TEXT | --mapping JSON] [--background COLOR] [--tau T]
         [--connectivity 4|8|16] [--min-area-fraction F] [--erosion-keep K]
         [--merge-bbox-ratio R]
@@ -26,11 +26,17 @@
         --generator reference|callable:MODULE:FUNCTION|http:URL [--classes NAME...]
         [--prompt TEXT | --mapping JSON] [--truth DIR] [--seed N]
 
-``decode`` writes, for each picture, ``OUTDIR/<stem>.npy`` (depth in metres, normals, label map,
-referring masks or instance-id map) and ``OUTDIR/<stem>.preview.png`` (the picture beside its
-decoded result; for depth with a colour bar in metres), for instances also
-``<stem>.instances.json`` (one record per instance with its COCO RLE mask), and prints a summary.
-Each option is the decoder's keyword of that name, with the decoder's default.
+``decode`` takes picture files, folders (their .png, .jpg, .jpeg and .webp files; other files are
+skipped with a note) and glob patterns (``'out/*.png'``, ``'runs/**/*.png'``), reads and decodes
+them on ``--workers`` threads (`vision_banana.decode_files`) with a progress bar on a terminal, and
+writes, for each picture, ``OUTDIR/<stem>.npy`` (depth in metres, normals, label map, referring
+masks or instance-id map), or with ``--format npz`` ``<stem>.npz`` (every array of the result), and
+``OUTDIR/<stem>.preview.png`` (the picture beside its decoded result; for depth with a colour bar
+in metres; none with ``--no-preview``), for instances also ``<stem>.instances.json`` (one record
+per instance with its COCO RLE mask), and prints a summary. A picture that fails is one line on
+stderr and the others go on; the exit status is then 1. Each option is the decoder's keyword of
+that name, with the decoder's default. All decode commands also take
+``[--workers N] [--format npy|npz] [--no-preview]``.
 ``encode`` paints ground truth (``.npy``, or grey 8/16-bit ``.png``) as training targets:
 ``OUTDIR/<stem>.png`` and the prompt asking for it, ``<stem>.prompt.txt``. Integer depths need
 ``--scale`` (metres per unit): they are never taken as metres.
@@ -43,6 +49,7 @@ anything is written.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import importlib
 import json
@@ -52,15 +59,17 @@ from pathlib import Path
 from typing import Any, get_args
 
 import numpy as np
+from tqdm import tqdm
 
 from . import __version__, _cli_decode, _cli_encode
 from ._cli_decode import PictureDecoder, parameter_default
 from ._cli_encode import TruthEncoder, read_truth
-from ._cli_files import Outputs, check_inputs, write_outputs
+from ._cli_files import Outputs, check_inputs, expand_pictures, write_outputs
 from .backends import CallableGenerator, Generator, HTTPGenerator, ReferenceGenerator
 from .colors import RGB, ColorFormat, parse_color
 from .depth import COLORMAPS, decode_depth, encode_depth
 from .errors import InvalidArgumentError, VisionBananaError
+from .files import decode_files
 from .instances import extract_instances
 from .io import read_image
 from .normals import decode_normals
@@ -264,14 +273,26 @@ def _task(
     name: str,
     summary: str,
     description: str,
-    run: Callable[[argparse.Namespace], None],
-    metavar: str = "PICTURE",
+    run: Callable[[argparse.Namespace], int | None],
+    metavar: str = "DIR_OR_GLOB",
 ) -> argparse.ArgumentParser:
-    """A task's subcommand with its input files, -o OUTDIR and an empty list of decoder options."""
+    """A task's subcommand with its input files, -o OUTDIR and an empty list of decoder options;
+    for ``decode``, also --workers, --format and --no-preview."""
     sub = tasks.add_parser(name, help=summary, description=description)
     sub.add_argument("inputs", nargs="+", type=Path, metavar=metavar)
     sub.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
     sub.set_defaults(run=run, options=[])
+    if run is _decode:
+        sub.add_argument(
+            "--workers", type=int, default=None, help="threads reading and decoding (default: CPUs)"
+        )
+        sub.add_argument(
+            "--format",
+            choices=("npy", "npz"),
+            default="npy",
+            help="npy: the main array (default); npz: every array of the result, compressed",
+        )
+        sub.add_argument("--no-preview", action="store_true", help="write no preview pictures")
     return sub
 
 
@@ -476,8 +497,42 @@ def _picture_decoder(args: argparse.Namespace) -> PictureDecoder:
     return factory(_mapping(args), options)
 
 
-def _decode(args: argparse.Namespace) -> None:
-    _each_input(args.inputs, args.output, read_image, _picture_decoder(args), [])
+def _decode(args: argparse.Namespace) -> int:
+    """Decodes every picture the inputs name on worker threads (`decode_files`), writing each
+    one's outputs; a picture that fails is one line on stderr and the others go on. Returns 1
+    when any failed."""
+    if args.workers is not None and args.workers < 1:
+        raise InvalidArgumentError(f"--workers must be 1 or more, got {args.workers}")
+    decoder = _picture_decoder(args)
+    paths = expand_pictures(args.inputs)
+    check_inputs(paths, args.output, [])
+    results = decode_files(decoder.task, paths, workers=args.workers, **decoder.options)
+    failures = 0
+    # The bar goes to stderr, only on a terminal (disable=None); lines go through tqdm.write so
+    # that they do not break it.
+    with tqdm(total=len(paths), unit="picture", disable=None, file=sys.stderr) as bar:
+        for path, result in zip(paths, results, strict=True):
+            bar.update()
+            if isinstance(result, Exception):
+                failures += 1
+                tqdm.write(f"vision-banana: error: {result}", file=sys.stderr)
+                continue
+            reader = None if args.no_preview else functools.partial(read_image, path)
+            outputs = decoder.describe(result, reader, str(path))
+            files = dict(outputs.files)
+            if args.format == "npz":
+                del files[".npy"]
+                files = {".npz": outputs.arrays, **files}
+            written = write_outputs(args.output, path.stem, files)
+            tqdm.write(outputs.summary)
+            tqdm.write(f"  wrote {', '.join(str(p) for p in written)}")
+    if failures and len(paths) > 1:
+        print(
+            f"vision-banana: {failures} of {len(paths)} pictures failed; the others were "
+            f"written to {args.output}",
+            file=sys.stderr,
+        )
+    return 1 if failures else 0
 
 
 def _colour(text: str | None) -> RGB | None:
@@ -680,11 +735,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (0 success, 1 error, 2 usage)."""
     args = _parser().parse_args(argv)
     try:
-        args.run(args)
+        status = args.run(args)
     except (VisionBananaError, OSError) as error:
         print(f"vision-banana: error: {error}", file=sys.stderr)
         return 1
-    return 0
+    return int(status or 0)
 
 
 if __name__ == "__main__":

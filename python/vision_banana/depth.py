@@ -182,6 +182,20 @@ def encode_depth(
     return _encode(values, "depth", lam, c, dtype, colormap, invalid, "NaN, infinite or negative")
 
 
+def decode_options(
+    lam: Any, c: Any, max_depth: Any, return_distance: Any, colormap: Any
+) -> tuple[float, float, float, str, bool]:
+    """`decode_depth`'s options checked, as the core takes them: (lam, c, max_depth, colormap,
+    return_distance), max_depth None as infinity."""
+    lam = check_number(lam, "lam")
+    c = check_number(c, "c")
+    if max_depth is None:
+        max_depth = float("inf")
+    elif not (isinstance(max_depth, (int, float, np.number)) and max_depth > 0):
+        raise InvalidArgumentError(f"max_depth must be a number above 0 or None, got {max_depth!r}")
+    return lam, c, float(max_depth), _check_colormap(colormap), bool(return_distance)
+
+
 @overload
 def decode_depth(
     rgb: Any,
@@ -261,17 +275,10 @@ def decode_depth(
         ((1, 2), 0.8012, 1000.0)
     """
     picture = as_picture(rgb)
-    lam = check_number(lam, "lam")
-    c = check_number(c, "c")
-    if max_depth is None:
-        max_depth = float("inf")
-    elif not (isinstance(max_depth, (int, float, np.number)) and max_depth > 0):
-        raise InvalidArgumentError(f"max_depth must be a number above 0 or None, got {max_depth!r}")
+    options = decode_options(lam, c, max_depth, return_distance, colormap)
     picture4 = to_4d(picture)
     check_unit_range(picture4, picture.shape)
-    depth, distance = _core.decode_depth(
-        picture4, lam, c, float(max_depth), _check_colormap(colormap), bool(return_distance)
-    )
+    depth, distance = _core.decode_depth(picture4, *options)
     shape = picture.shape[:-1]
     depth = depth.reshape(shape)
     # The core returns distances exactly when asked for them.

@@ -75,6 +75,29 @@ def encode_normals(
     return rgb.reshape(vectors.shape)
 
 
+def decode_options(
+    renormalize: Any, frame: Any, sky: Any, sky_tolerance: Any, norm_range: Any
+) -> tuple[bool, bool, list[float], float, tuple[float, float]]:
+    """`decode_normals`' options checked, as the core takes them: (renormalize, opencv, sky and
+    sky_tolerance in [0, 1] units, norm_range)."""
+    if frame not in ("camera", "opencv"):
+        raise InvalidArgumentError(f"frame must be 'camera' or 'opencv', got {frame!r}")
+    sky_rgb = np.asarray(sky, dtype=np.float64)
+    if sky_rgb.shape != (3,) or not np.all((sky_rgb >= 0) & (sky_rgb <= 255)):
+        raise InvalidArgumentError(f"sky must be an (r, g, b) colour in 0-255, got {sky!r}")
+    tolerance = check_number(sky_tolerance, "sky_tolerance")
+    if not (isinstance(norm_range, (tuple, list)) and len(norm_range) == 2):
+        raise InvalidArgumentError(f"norm_range must be a pair (low, high), got {norm_range!r}")
+    low, high = (check_number(v, "norm_range") for v in norm_range)
+    return (
+        bool(renormalize),
+        frame == "opencv",
+        [float(v) / 255 for v in sky_rgb],
+        tolerance / 255,
+        (low, high),
+    )
+
+
 def decode_normals(
     rgb: Any,
     *,
@@ -108,25 +131,10 @@ def decode_normals(
         ([[[-0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]], [[True, False]])
     """
     picture = as_picture(rgb)
-    if frame not in ("camera", "opencv"):
-        raise InvalidArgumentError(f"frame must be 'camera' or 'opencv', got {frame!r}")
-    sky_rgb = np.asarray(sky, dtype=np.float64)
-    if sky_rgb.shape != (3,) or not np.all((sky_rgb >= 0) & (sky_rgb <= 255)):
-        raise InvalidArgumentError(f"sky must be an (r, g, b) colour in 0-255, got {sky!r}")
-    tolerance = check_number(sky_tolerance, "sky_tolerance")
-    if not (isinstance(norm_range, (tuple, list)) and len(norm_range) == 2):
-        raise InvalidArgumentError(f"norm_range must be a pair (low, high), got {norm_range!r}")
-    low, high = (check_number(v, "norm_range") for v in norm_range)
+    options = decode_options(renormalize, frame, sky, sky_tolerance, norm_range)
     picture4 = to_4d(picture)
     check_unit_range(picture4, picture.shape)
-    normals, valid = _core.decode_normals(
-        picture4,
-        bool(renormalize),
-        frame == "opencv",
-        [float(v) / 255 for v in sky_rgb],
-        tolerance / 255,
-        (low, high),
-    )
+    normals, valid = _core.decode_normals(picture4, *options)
     shape = picture.shape[:-1]
     return normals.reshape((*shape, 3)), valid.reshape(shape)
 

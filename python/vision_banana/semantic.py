@@ -97,6 +97,39 @@ def _palette_array(colors: Colors, name: str = "colors") -> NDArray[np.float64]:
     return np.array([_parse(c, f"{name}[{i}]") for i, c in enumerate(items)], np.float64)
 
 
+def semantic_options(
+    colors: Colors, background: Any, max_distance: Any, ignore_index: Any
+) -> tuple[NDArray[np.float64], NDArray[np.uint32], float | None, int]:
+    """`decode_semantic`'s options checked, as the core takes them: the palette (K, 3) in 8-bit
+    units with the background appended when no class has its colour, each colour's label,
+    max_distance and ignore_index."""
+    palette = _palette_array(colors)
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise InvalidTypeError(f"ignore_index must be an integer, got {ignore_index!r}")
+    if isinstance(background, str) and background == "prompt":
+        background = colors.background if isinstance(colors, ColorMapping) else (0, 0, 0)
+    classes = len(palette)
+    labels = np.arange(classes, dtype=np.uint32)
+    if background is not None:
+        bg = _parse(background, "background")
+        if not (palette == bg).all(1).any():
+            palette = np.vstack([palette, bg])
+            labels = np.append(labels, np.uint32(ignore_index))
+    if max_distance is not None:
+        max_distance = check_number(max_distance, "max_distance")
+        if max_distance < 0:
+            raise InvalidArgumentError(f"max_distance must be >= 0, got {max_distance:g}")
+    # ignore_index only matters where some pixel can get it: then it must not be a class label.
+    if (len(labels) > classes or max_distance is not None) and not (
+        classes <= ignore_index <= 65535
+    ):
+        raise InvalidArgumentError(
+            f"ignore_index must be in {classes}-65535 (not one of the {classes} class labels), got "
+            f"{ignore_index}; pass a larger ignore_index, or background=None"
+        )
+    return palette, labels, max_distance, int(ignore_index)
+
+
 @overload
 def decode_semantic(
     rgb: Any,
@@ -165,34 +198,13 @@ def decode_semantic(
         [[0, 255, 1]]
     """
     picture = as_picture(rgb)
-    palette = _palette_array(colors)
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
-        raise InvalidTypeError(f"ignore_index must be an integer, got {ignore_index!r}")
-    if isinstance(background, str) and background == "prompt":
-        background = colors.background if isinstance(colors, ColorMapping) else (0, 0, 0)
-    classes = len(palette)
-    labels = np.arange(classes, dtype=np.uint32)
-    if background is not None:
-        bg = _parse(background, "background")
-        if not (palette == bg).all(1).any():
-            palette = np.vstack([palette, bg])
-            labels = np.append(labels, np.uint32(ignore_index))
-    if max_distance is not None:
-        max_distance = check_number(max_distance, "max_distance")
-        if max_distance < 0:
-            raise InvalidArgumentError(f"max_distance must be >= 0, got {max_distance:g}")
-    # ignore_index only matters where some pixel can get it: then it must not be a class label.
-    if (len(labels) > classes or max_distance is not None) and not (
-        classes <= ignore_index <= 65535
-    ):
-        raise InvalidArgumentError(
-            f"ignore_index must be in {classes}-65535 (not one of the {classes} class labels), got "
-            f"{ignore_index}; pass a larger ignore_index, or background=None"
-        )
+    palette, labels, max_distance, ignore_index = semantic_options(
+        colors, background, max_distance, ignore_index
+    )
     picture4 = to_4d(picture)
     check_unit_range(picture4, picture.shape)
     out, distance = _core.decode_semantic(
-        picture4, palette, labels, max_distance, int(ignore_index), bool(return_distance)
+        picture4, palette, labels, max_distance, ignore_index, bool(return_distance)
     )
     shape = picture.shape[:-1]
     out = out.reshape(shape)
@@ -231,6 +243,12 @@ def decode_referring(
     labels = decode_semantic(
         rgb, colors, background=background, max_distance=max_distance, ignore_index=count
     )
+    return referent_masks(labels, count)
+
+
+def referent_masks(labels: NDArray[np.unsignedinteger], count: int) -> NDArray[np.bool_]:
+    """Label maps (H, W) or (N, H, W) of referents 0..count-1 as masks (K, H, W) or
+    (N, K, H, W)."""
     referents = np.arange(count, dtype=labels.dtype).reshape((count,) + (1,) * 2)
     # (..., 1, H, W) against (K, 1, 1): (K, H, W), or (N, K, H, W) for a batch. numpy's stubs
     # type comparisons as Any.

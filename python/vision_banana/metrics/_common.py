@@ -9,12 +9,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import native, to_3d
+from .._arrays import as_array, native, to_3d
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ..instances import Instances
 
 
 def _array(x: Any, name: str) -> np.ndarray:
+    """`x` as a numpy array: arrays of other libraries without a copy where they are on the CPU
+    (`as_array`), sequences converted."""
+    x = as_array(x, name)
     if not isinstance(x, np.ndarray):
         if isinstance(x, (str, bytes, dict)) or x is None:
             raise InvalidTypeError(f"{name} must be a numpy array, got {type(x).__name__}")

@@ -7,10 +7,12 @@
 pub mod colormap;
 pub mod depth;
 pub mod error;
+pub mod files;
 pub mod instances;
 pub mod metrics;
 pub mod normals;
 mod pixels;
+pub mod png;
 mod rows;
 mod samples;
 pub mod semantic;

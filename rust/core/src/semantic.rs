@@ -10,8 +10,8 @@
 //! the label of each 4^3 cube of byte colours whose pixels all share one nearest colour, so that
 //! nearly every pixel costs one table load.
 //!
-//! Pictures mostly come with the same palette (one prompt for a whole data set), so the last
-//! palette is kept with all it has worked out.
+//! Pictures mostly come with the same palette (one prompt for a whole data set), or with a few in
+//! turn (per-image class lists), so the last few palettes are kept with all they have worked out.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -47,6 +47,8 @@ const FEW: u32 = 2;
 const BOX_LIST: u32 = 3;
 const SLOTS: usize = 4;
 const PAIR_LIMIT: usize = 1 << 15;
+/// How many palettes `Palette::shared` keeps (a few MB each once worked out).
+pub const RECENT_PALETTES: usize = 8;
 
 /// Colours (in 8-bit units, [0, 255]) with the label each one stands for, and the grids.
 #[derive(Debug)]
@@ -99,19 +101,28 @@ impl Palette {
         })
     }
 
-    /// `Palette::new`, or the palette of the previous call when it had the same colours and
-    /// labels (with the cells it has already worked out).
+    /// `Palette::new`, or a recent call's palette with the same colours and labels (with all it
+    /// has worked out). The last `RECENT_PALETTES` palettes are kept, the least recently used
+    /// dropped first, so that a few palettes in turn (per-image class lists, several threads)
+    /// do not rebuild their tables on every call.
     pub fn shared(colours: Vec<[f64; 3]>, labels: Vec<u32>) -> Result<Arc<Self>> {
-        static LAST: Mutex<Option<Arc<Palette>>> = Mutex::new(None);
+        // Most recently used last.
+        static RECENT: Mutex<Vec<Arc<Palette>>> = Mutex::new(Vec::new());
         // A poisoned lock only means another thread panicked mid-update: the value is still whole.
-        let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(palette) = &*last {
-            if palette.colours == colours && palette.labels == labels {
-                return Ok(Arc::clone(palette));
-            }
+        let mut recent = RECENT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let found = recent
+            .iter()
+            .position(|p| p.colours == colours && p.labels == labels);
+        let palette = match found {
+            Some(i) => recent.remove(i),
+            None => Arc::new(Palette::new(colours, labels)?),
+        };
+        if recent.len() >= RECENT_PALETTES {
+            recent.remove(0);
         }
-        let palette = Arc::new(Palette::new(colours, labels)?);
-        *last = Some(Arc::clone(&palette));
+        recent.push(Arc::clone(&palette));
         Ok(palette)
     }
 
@@ -448,6 +459,25 @@ mod tests {
         assert_eq!(palette.nearest([100.0, 0.0, 0.0]).0, 0);
         let palette = Palette::new(vec![[90.0, 0.0, 0.0], [110.0, 0.0, 0.0]], vec![0, 1]).unwrap();
         assert_eq!(palette.nearest([100.0, 0.0, 0.0]).0, 0);
+    }
+
+    #[test]
+    fn recent_palettes_are_shared_and_the_oldest_dropped() {
+        let palette = |i: usize| (vec![[i as f64, 1.0, 2.0]], vec![0]);
+        let (c, l) = palette(200);
+        let first = Palette::shared(c, l).unwrap();
+        // Another palette in between does not push the first one out.
+        let (c, l) = palette(201);
+        let second = Palette::shared(c, l).unwrap();
+        let (c, l) = palette(200);
+        assert!(Arc::ptr_eq(&first, &Palette::shared(c, l).unwrap()));
+        // Once RECENT_PALETTES others have been used since, it is rebuilt.
+        for i in 0..RECENT_PALETTES {
+            let (c, l) = palette(210 + i);
+            Palette::shared(c, l).unwrap();
+        }
+        let (c, l) = palette(201);
+        assert!(!Arc::ptr_eq(&second, &Palette::shared(c, l).unwrap()));
     }
 
     #[test]

@@ -6,16 +6,21 @@ use pyo3::types::PyAny;
 
 use vision_banana_core::Error;
 
-/// Raises a core error as `vision_banana.errors.InvalidArgumentError` (a ValueError).
-pub fn to_py_err(py: Python<'_>, error: Error) -> PyErr {
+/// An exception of `vision_banana.errors` (`class_name`, e.g. "ImageReadError") with `message`.
+pub fn package_error(py: Python<'_>, class_name: &str, message: String) -> PyErr {
     match py
         .import("vision_banana.errors")
-        .and_then(|m| m.getattr("InvalidArgumentError"))
-        .and_then(|cls| cls.call1((error.message.clone(),)))
+        .and_then(|m| m.getattr(class_name))
+        .and_then(|cls| cls.call1((message,)))
     {
         Ok(instance) => PyErr::from_value(instance),
         Err(import_error) => import_error,
     }
+}
+
+/// Raises a core error as `vision_banana.errors.InvalidArgumentError` (a ValueError).
+pub fn to_py_err(py: Python<'_>, error: Error) -> PyErr {
+    package_error(py, "InvalidArgumentError", error.message)
 }
 
 pub fn unsupported_dtype(argument: &str, array: &Bound<'_, PyAny>, expected: &str) -> PyErr {

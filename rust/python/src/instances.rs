@@ -48,7 +48,7 @@ impl<'py> Borrowed<'py> {
 
 /// (ids (H, W) uint32, colours (K, 3) float64 in 8-bit units, areas (K,) uint64,
 /// boxes (K, 4) uint32 as (x0, y0, x1, y1) exclusive, scores (K,) float64).
-type Arrays<'py> = (
+pub type Arrays<'py> = (
     Bound<'py, PyArray2<u32>>,
     Bound<'py, PyArray2<f64>>,
     Bound<'py, PyArray1<u64>>,
@@ -56,7 +56,7 @@ type Arrays<'py> = (
     Bound<'py, PyArray1<f64>>,
 );
 
-fn arrays(py: Python<'_>, out: Extracted) -> Arrays<'_> {
+pub fn arrays(py: Python<'_>, out: Extracted) -> Arrays<'_> {
     let k = out.instances.len();
     let table = |f: &dyn Fn(&instances::Instance) -> Vec<f64>, cols| {
         Array2::from_shape_vec((k, cols), out.instances.iter().flat_map(f).collect())
@@ -78,9 +78,9 @@ fn arrays(py: Python<'_>, out: Extracted) -> Arrays<'_> {
 }
 
 /// (background, tau, connectivity, min_area_fraction, erosion_keep, merge_bbox_ratio)
-type ParamTuple = ([f64; 3], f64, u32, f64, f64, f64);
+pub type ParamTuple = ([f64; 3], f64, u32, f64, f64, f64);
 
-fn params(
+pub fn params(
     (background, tau, connectivity, min_area_fraction, erosion_keep, merge_bbox_ratio): ParamTuple,
 ) -> Params {
     Params {

@@ -9,9 +9,11 @@ use pyo3::prelude::*;
 mod arrays;
 mod depth;
 mod errors;
+mod files;
 mod instances;
 mod metrics;
 mod normals;
+mod png;
 mod semantic;
 
 #[pymodule]
@@ -21,5 +23,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     semantic::register(m)?;
     instances::register(m)?;
     metrics::register(m)?;
+    png::register(m)?;
+    files::register(m)?;
     Ok(())
 }

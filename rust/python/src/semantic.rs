@@ -1,5 +1,7 @@
 //! Bindings of the nearest-colour decoder (`vision_banana_core::semantic`).
 
+use std::sync::Arc;
+
 use numpy::{PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray4};
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
@@ -12,6 +14,49 @@ use crate::errors::to_py_err;
 
 /// A label map (uint8 or uint16) and the distances when asked for.
 type Labels<'py> = (Bound<'py, PyAny>, Option<Bound<'py, PyArray3<f32>>>);
+
+/// The palette of `colors` ((K, 3) float64, 8-bit units) and `labels` (K uint32), shared with
+/// the calls that had the same.
+pub fn shared_palette(
+    py: Python<'_>,
+    colors: PyReadonlyArray2<'_, f64>,
+    labels: PyReadonlyArray1<'_, u32>,
+) -> PyResult<Arc<Palette>> {
+    let (colors, labels) = (colors.as_array(), labels.as_array());
+    if colors.ncols() != 3 || colors.nrows() != labels.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "colors must have shape (K, 3), with K labels",
+        ));
+    }
+    let colors = colors
+        .rows()
+        .into_iter()
+        .map(|c| [c[0], c[1], c[2]])
+        .collect();
+    let labels = labels.to_vec();
+    py.detach(|| Palette::shared(colors, labels))
+        .map_err(|e| to_py_err(py, e))
+}
+
+/// Whether the labels a decode can write (the colours' `labels`, and `ignore_index` when
+/// `max_distance` is given) need uint16 rather than uint8; an error past uint16.
+pub fn wide_labels(
+    labels: impl Iterator<Item = u32>,
+    max_distance: Option<f64>,
+    ignore_index: u32,
+) -> PyResult<bool> {
+    // The output type must hold every label a pixel can get: a truncated label is another class.
+    let written = labels
+        .chain(max_distance.map(|_| ignore_index))
+        .max()
+        .unwrap_or(0);
+    if written > u32::from(u16::MAX) {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "labels must fit in uint16, got {written}"
+        )));
+    }
+    Ok(written > u32::from(u8::MAX))
+}
 
 /// decode_semantic(rgb, colors, labels, max_distance, ignore_index, return_distance)
 /// -> (labels, distance | None). Colours (a (K, 3) float64 array, with K uint32 labels) and
@@ -28,34 +73,12 @@ fn decode_semantic<'py>(
     ignore_index: u32,
     return_distance: bool,
 ) -> PyResult<Labels<'py>> {
-    let (colors, labels) = (colors.as_array(), labels.as_array());
-    if colors.ncols() != 3 || colors.nrows() != labels.len() {
-        return Err(pyo3::exceptions::PyValueError::new_err(
-            "colors must have shape (K, 3), with K labels",
-        ));
-    }
-    let colors = colors
-        .rows()
-        .into_iter()
-        .map(|c| [c[0], c[1], c[2]])
-        .collect();
-    let labels = labels.to_vec();
-    // The output type must hold every label a pixel can get: a truncated label is another class.
-    let written = labels
-        .iter()
-        .copied()
-        .chain(max_distance.map(|_| ignore_index))
-        .max()
-        .unwrap_or(0);
-    if written > u32::from(u16::MAX) {
-        return Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "labels must fit in uint16, got {written}"
-        )));
-    }
-    let wide = written > u32::from(u8::MAX);
-    let palette = py
-        .detach(|| Palette::shared(colors, labels))
-        .map_err(|e| to_py_err(py, e))?;
+    let wide = wide_labels(
+        labels.as_array().iter().copied(),
+        max_distance,
+        ignore_index,
+    )?;
+    let palette = shared_palette(py, colors, labels)?;
     let rule = NearestColour {
         palette: &palette,
         max_distance2: max_distance.map_or(f64::INFINITY, |d| d * d),
