@@ -22,6 +22,8 @@
     vision-banana encode instances GROUND_TRUTH... -o OUTDIR [--background COLOR] [--class NAME]
     vision-banana export-train TASK --source folder|coco|BENCHMARK --root DIR -o OUTDIR [...]
         (`vision_banana.export.cli`)
+    vision-banana scale generate|decode|run --input PATH_OR_GLOB --output DIR --task TASK [...]
+        (Ray Data, `vision_banana._cli_scale`)
     vision-banana run TASK IMAGE... -o OUTDIR
         --generator reference|callable:MODULE:FUNCTION|http:URL [--classes NAME...]
         [--prompt TEXT | --mapping JSON] [--truth DIR] [--seed N]
@@ -262,6 +264,9 @@ def _parser() -> argparse.ArgumentParser:
     from .export.cli import add_export_command
 
     add_export_command(commands)
+    from ._cli_scale import add_scale_command
+
+    add_scale_command(commands)
     return parser
 
 

@@ -35,7 +35,7 @@ from . import _core
 from ._arrays import native
 from .errors import ImageReadError, InvalidArgumentError, InvalidTypeError, VisionBananaError
 
-__all__ = ["PNG_COMPRESSION", "read_image", "write_image"]
+__all__ = ["PNG_COMPRESSION", "png_bytes", "read_image", "write_image"]
 
 ImageSource: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO"
 """What `read_image` reads: a file path, the encoded file contents, or a binary file object."""
@@ -194,8 +194,7 @@ def write_image(
 
     # Encode in memory first, so that a failure leaves no half-written file behind.
     if fmt == "PNG":
-        samples = np.ascontiguousarray(native(array)).reshape(height, width, channels)
-        encoded = _core.write_png(samples, compression)
+        encoded = png_bytes(array, compression=compression)
     else:
         image = Image.fromarray(np.ascontiguousarray(array))
         buffer = BytesIO()
@@ -206,6 +205,26 @@ def write_image(
         encoded = buffer.getvalue()
     with open(path, "wb") as file:
         file.write(encoded)
+
+
+def png_bytes(array: np.ndarray, *, compression: str = "fast") -> bytes:
+    """The PNG file `write_image` writes for ``array`` (uint8 or uint16, (H, W), (H, W, 3) or
+    (H, W, 4)), as bytes: for Parquet columns and network answers.
+
+    Example:
+        >>> import numpy as np
+        >>> data = png_bytes(np.zeros((2, 3, 3), np.uint8))
+        >>> data[:4], read_image(data).shape
+        (b'\\x89PNG', (2, 3, 3))
+    """
+    if compression not in PNG_COMPRESSION:
+        msg = f"compression must be one of {', '.join(PNG_COMPRESSION)}; got {compression!r}"
+        raise InvalidArgumentError(msg)
+    _check_array(array)
+    height, width = array.shape[:2]
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    samples = np.ascontiguousarray(native(array)).reshape(height, width, channels)
+    return _core.write_png(samples, compression)
 
 
 # ----------------------------------------------------------------------------------------- reading
