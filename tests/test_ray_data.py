@@ -241,7 +241,7 @@ def test_missing_column_names_the_columns_present(ray_local):
         decode_dataset(ds, task="depth")
     with pytest.raises(InvalidArgumentError, match=r"no column 'picture'.*columns are path, bytes"):
         decode_batch({"path": np.array(["a.png"]), "bytes": np.array([b"x"])}, task="depth")
-    with pytest.raises(InvalidArgumentError, match=r"no column 'image' with the photos.*path"):
+    with pytest.raises(InvalidArgumentError, match=r"generate: no column 'image' with the photos.*path"):
         generate_dataset(ds, "callable:ray_support:paint_depth", task="depth")
 
 

@@ -262,25 +262,40 @@ def _relabel(message: str, column: str, row: int, indices: list[int]) -> str:
     return message.replace(f"<bytes: sources[{indices.index(row)}]>", f"<bytes in {column!r}>")
 
 
-def _typed(batch: dict[str, np.ndarray], task: str | None) -> dict[str, Any]:
-    """The batch with the columns this module writes as Arrow arrays of their schema's types,
-    so that a batch whose cells are all None still writes ``error: string`` (not ``null``) and
-    every Parquet file of a run has one schema."""
+def _with_columns(table: Any, written: Mapping[str, np.ndarray], task: str | None) -> Any:
+    """An Arrow batch with the columns this module writes set (replaced or appended) as arrays
+    of their schema's types: a batch whose cells are all None still writes ``error: string``
+    (not ``null``), so every Parquet file of a run has one schema."""
     import pyarrow as pa
 
     types = {"prompt": pa.string(), "picture": pa.binary(), "error": pa.string()}
     if task is not None:
         text = task in ("referring", "instances")
         types.update(result=pa.string() if text else pa.binary(), shape=pa.list_(pa.int64()))
-    return {
-        name: pa.array(list(values), types[name]) if name in types else values
-        for name, values in batch.items()
-    }
+    for name, values in written.items():
+        array = pa.array(values, types[name])  # from the object array: a list copies slower
+        if name in table.column_names:
+            table = table.set_column(table.column_names.index(name), name, array)
+        else:
+            table = table.append_column(name, array)
+    return table
 
 
-def _decode_block(batch: Mapping[str, np.ndarray], **options: Any) -> dict[str, Any]:
-    """`decode_batch` for Ray Data: its columns typed (`_typed`)."""
-    return _typed(decode_batch(batch, **options), options["task"])
+def _as_numpy(table: Any, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The columns of an Arrow batch that a batch function reads, as numpy."""
+    present = [n for n in names if n in table.column_names]
+    return {n: table.column(n).to_numpy(zero_copy_only=False) for n in present}
+
+
+def _decode_block(table: Any, **options: Any) -> Any:
+    """`decode_batch` on an Arrow batch: only the columns it reads become numpy; the others
+    pass through without a copy."""
+    missing = _missing(options["column"], table.column_names, options["task"], options)
+    if missing is not None:
+        raise InvalidArgumentError(f"decode_batch: {missing}")
+    batch = _as_numpy(table, (options["column"], "prompt", "error"))
+    decoded = decode_batch(batch, **options)
+    return _with_columns(table, {n: decoded[n] for n in DECODED}, options["task"])
 
 
 def _columns(ds: Any) -> list[str] | None:
@@ -353,7 +368,7 @@ def decode_dataset(
     return ds.map_batches(
         _decode_block,
         batch_size=size,
-        batch_format="numpy",
+        batch_format="pyarrow",
         compute=ray.data.TaskPoolStrategy(size=pool),
         num_cpus=1,
         fn_kwargs={"task": task, "column": column, "threads": 1, **decoder_options},
@@ -505,11 +520,26 @@ class _Generating:
 
             time.sleep(ray.get(self.limiter.delay.remote()))
 
-    def __call__(self, batch: Mapping[str, np.ndarray]) -> dict[str, Any]:
-        generated = generate_batch(
-            batch, self.generator, self.prompt, self.column, self.seed, self._wait
+    def __call__(self, table: Any) -> Any:
+        """An Arrow batch: only the photo column becomes numpy; the others pass through."""
+        _check_photo_column(self.column, table.column_names)
+        batch = _as_numpy(table, (self.column,))
+        out = generate_batch(batch, self.generator, self.prompt, self.column, self.seed, self._wait)
+        return _with_columns(table, {n: out[n] for n in GENERATED}, None)
+
+
+def _check_photo_column(column: str, present: list[str]) -> None:
+    if column not in present:
+        raise InvalidArgumentError(
+            f"generate: no column {column!r} with the photos; the columns are "
+            f"{', '.join(present) or 'none'}"
         )
-        return _typed(generated, None)
+    taken = [c for c in GENERATED if c in present]
+    if taken:
+        raise InvalidArgumentError(
+            f"generate: the data already has the column(s) {', '.join(taken)} that generation "
+            "writes"
+        )
 
 
 def generate_batch(
@@ -527,17 +557,7 @@ def generate_batch(
     (None, or the exception's type and message). ``before_each`` runs before each generation
     (the shared rate limit).
     """
-    taken = [c for c in GENERATED if c in batch]
-    if column not in batch:
-        raise InvalidArgumentError(
-            f"generate: no column {column!r} with the photos; the columns are "
-            f"{', '.join(batch) or 'none'}"
-        )
-    if taken:
-        raise InvalidArgumentError(
-            f"generate: the data already has the column(s) {', '.join(taken)} that generation "
-            "writes"
-        )
+    _check_photo_column(column, list(batch))
     photos = list(batch[column])
     pictures, errors = np.full(len(photos), None, object), np.full(len(photos), None, object)
     for i, photo in enumerate(photos):
@@ -626,11 +646,8 @@ def generate_dataset(
     ):
         raise InvalidArgumentError(f"qps must be a positive number or None, got {qps!r}")
     present = _columns(ds)
-    if present is not None and column not in present:
-        raise InvalidArgumentError(
-            f"generate_dataset: no column {column!r} with the photos; the columns are "
-            f"{', '.join(present)}"
-        )
+    if present is not None:
+        _check_photo_column(column, present)
     build = _builder(generator, task)
     spare = ray.cluster_resources().get("CPU", 0.0) - pool * num_cpus
     if spare < 1:
@@ -653,7 +670,7 @@ def generate_dataset(
     return ds.map_batches(
         _Generating,
         batch_size=size,
-        batch_format="numpy",
+        batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(size=pool),
         num_cpus=num_cpus,
         num_gpus=num_gpus or None,
