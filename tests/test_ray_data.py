@@ -241,7 +241,7 @@ def test_missing_column_names_the_columns_present(ray_local):
         decode_dataset(ds, task="depth")
     with pytest.raises(InvalidArgumentError, match=r"no column 'picture'.*columns are path, bytes"):
         decode_batch({"path": np.array(["a.png"]), "bytes": np.array([b"x"])}, task="depth")
-    with pytest.raises(InvalidArgumentError, match=r"generate: no column 'image' with the photos.*path"):
+    with pytest.raises(InvalidArgumentError, match=r"generate: no column 'image'.*are path, bytes"):
         generate_dataset(ds, "callable:ray_support:paint_depth", task="depth")
 
 
@@ -258,6 +258,9 @@ def test_a_task_the_column_cannot_serve(ray_local):
         decode_dataset(pictures, task="depth", return_distance=True)
     with pytest.raises(InvalidTypeError, match=r"unknown option\(s\) tau; decode_depth takes"):
         decode_dataset(pictures, task="depth", tau=3)
+    prompts = ray.data.from_items([{"picture": b"x", "prompt": "The cat is red."}])
+    with pytest.raises(InvalidTypeError, match=r"unknown option\(s\) frame; decode_semantic"):
+        decode_dataset(prompts, task="semantic", frame="opencv")
 
 
 def test_a_generator_that_cannot_be_built_fails_before_any_data_moves(ray_local, tmp_path):

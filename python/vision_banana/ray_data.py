@@ -140,9 +140,12 @@ def _check_decoder_options(task: str, options: Mapping[str, Any], caller: str) -
             f"{caller} writes one array per row: return_distance is not supported (decode the "
             "pictures with the task's decoder for the distances)"
         )
+    checked = dict(options)
     if task in ("semantic", "referring") and "colors" not in options:
-        return  # read from each row's prompt; checked against the columns
-    _plan(task, dict(options))  # the decoder's own checks, before any data moves
+        # The colours come from each row's prompt: the other options are checked with a
+        # stand-in colour, which no background option can clash with.
+        checked["colors"] = [(1, 2, 3)]
+    _plan(task, checked)  # the decoder's own checks, before any data moves
 
 
 def _colours_from_prompt(task: str, options: Mapping[str, Any]) -> bool:
