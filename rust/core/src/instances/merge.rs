@@ -9,26 +9,32 @@
 //! the same test, so owners, groups and statistics are identical to the full scan.
 //!
 //! Why the proposals are a superset. Colour: mergeable groups have mean colours within tau, hence
-//! within tau on each channel; colour cells of side `2 * reach` let a query visit at most two
-//! cells per channel. Geometry: say the union box of S and j is W x H and r is the ratio. The test
-//! asks W * H <= r (A_S + A_j) <= 2 r max(A_S, A_j). If A_j <= A_S, then W * H <= 2 r w_S h_S, and
-//! H >= h_S gives W <= 2 r w_S; otherwise W <= 2 r w_j the same way. So W <= 2 r max(w_S, w_j),
-//! and j's box lies in S's x-range widened by that much on each side (for a j no bigger than S:
-//! S's box grown by (2r - 1) times its width on each side). The index files groups by size class
-//! (max side at most 2^level), where w_j is bounded, in spatial cells about as wide as the reach.
+//! within tau on each channel. Geometry: say the union box of S and j is W x H and r is the ratio.
+//! The test asks W * H <= r (A_S + A_j) <= 2 r max(A_S, A_j). If A_j <= A_S, then
+//! W * H <= 2 r w_S h_S, and H >= h_S gives W <= 2 r w_S; otherwise W <= 2 r w_j the same way. So
+//! W <= 2 r max(w_S, w_j), and j's box lies in S's x-range widened by that much on each side (for
+//! a j no bigger than S: S's box grown by (2r - 1) times its width on each side); likewise in y.
+//! The index files groups by size class (longer box side at most 2^level, which bounds w_j), in
+//! grid cells about as wide as that reach, sorted by mean red within a cell: a query reads the red
+//! range it needs in at most 2 x 2 cells and checks green, blue and the box corner as it goes.
 //!
 //! Growth: while i absorbs, its box and mean change. A query is made for an envelope (a box and a
 //! colour centre); while the grown group stays inside it (box inside, mean within `drift` of the
-//! centre) its candidates are still a subset of the envelope's, and only an escape re-queries,
-//! with an envelope twice as large, so a group that swallows a whole picture re-queries a
-//! logarithmic number of times. Proposals already queued are not queued again.
+//! centre) its partners are still among the envelope's proposals, and only an escape re-queries,
+//! with an envelope at least 1.5 times as large along the escaping axis, so a group that swallows
+//! a whole picture re-queries a logarithmic number of times. Proposals already queued are not
+//! queued again.
 //!
 //! A pass sees the statistics of a later group j as they were when the pass began: j only changes
 //! during its own turn, after every earlier group's. So the index is built once per pass.
+//!
+//! Later passes: a group i that absorbed nothing in the last pass tested every later live group
+//! then with the statistics it has now; those that absorbed nothing either failed the same test.
+//! So until i absorbs again, its candidates come from an index of the groups that changed, which
+//! keeps passes after the first about as cheap as the merges they find.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BinaryHeap;
 
 use super::fill::Component;
 
@@ -42,15 +48,21 @@ pub fn merge(components: &[Component], tau: f64, bbox_ratio: f64) -> (Vec<usize>
     let mut parent: Vec<usize> = (0..n).collect();
     let grid = Grid::new(tau, bbox_ratio, components);
     let mut queue = Queue::new(n);
+    // Groups that absorbed during the last pass (all of them before the first).
+    let mut changed = vec![true; n];
     loop {
-        let index = Index::build(&grid, &groups);
-        let mut merged = false;
+        let all = Index::build(&grid, &groups, |_| true);
+        let recent = Index::build(&grid, &groups, |j| changed[j]);
+        let mut changing = vec![false; n];
         for i in 0..n {
             let Some(mut gi) = groups[i].take() else {
                 continue;
             };
             queue.start(i);
             let mut envelope = Envelope::of(&gi);
+            // Unchanged since it last tested every later group, and those unchanged too gave
+            // the same answer then: until it grows, it need only look at groups that changed.
+            let mut index = if changed[i] { &all } else { &recent };
             index.visit(&envelope, |j| queue.offer(j, &groups));
             while let Some(j) = queue.pop() {
                 let gj = groups[j].as_ref().expect("only live groups are queued");
@@ -58,18 +70,24 @@ pub fn merge(components: &[Component], tau: f64, bbox_ratio: f64) -> (Vec<usize>
                     gi.absorb(gj);
                     groups[j] = None;
                     parent[j] = i;
-                    merged = true;
-                    if !envelope.holds(&gi, &grid) {
+                    let first = !changing[i];
+                    changing[i] = true;
+                    let held = envelope.holds(&gi, &grid);
+                    if !held {
                         envelope = envelope.widened(&gi, &grid);
+                    }
+                    if !held || (first && !changed[i]) {
+                        index = &all;
                         index.visit(&envelope, |k| queue.offer(k, &groups));
                     }
                 }
             }
             groups[i] = Some(gi);
         }
-        if !merged {
+        if !changing.contains(&true) {
             break;
         }
+        changed = changing;
     }
     let mut rank = vec![usize::MAX; n];
     let mut alive = Vec::new();
@@ -89,15 +107,13 @@ pub fn merge(components: &[Component], tau: f64, bbox_ratio: f64) -> (Vec<usize>
 
 /// Size classes: level l holds groups whose longer box side is at most 2^l.
 const LEVELS: usize = 34;
-/// Cell coordinates stay far inside i64, whatever the parameters.
+/// Distances stay far inside i64, whatever the parameters.
 const FAR: f64 = (1u64 << 40) as f64;
 
 /// The fixed geometry of the index for one call.
 pub(super) struct Grid {
     ratio: f64,
-    /// Side of a colour cell, twice `reach`: a query touches at most two cells per channel.
-    colour_side: f64,
-    /// Half-width of a colour query: tau with room for rounding, plus `drift`.
+    /// Half-width of a colour query, per channel: tau with room for rounding, plus `drift`.
     colour_reach: f64,
     /// How far a group's mean may move from its envelope's centre, per channel.
     drift: f64,
@@ -108,17 +124,15 @@ pub(super) struct Grid {
 impl Grid {
     pub(super) fn new(tau: f64, ratio: f64, components: &[Component]) -> Self {
         let drift = tau / 4.0;
-        // A mergeable pair differs by less than tau on each channel; 1.01 tau also covers the
-        // rounding of the squared distance that the test compares.
-        let colour_reach = 1.01 * tau + drift;
         let extent = components.iter().fold([0, 0], |e, c| {
             let b = c.bbox();
             [e[0].max(b[2] as i64), e[1].max(b[3] as i64)]
         });
         Grid {
             ratio,
-            colour_side: 2.0 * colour_reach,
-            colour_reach,
+            // A mergeable pair differs by less than tau on each channel; 1.01 tau also covers
+            // the rounding of the squared distance that the test compares.
+            colour_reach: 1.01 * tau + drift,
             drift,
             extent,
         }
@@ -136,123 +150,139 @@ impl Grid {
         (2.0 * self.ratio * longer * 1.001).min(FAR).ceil() as i64 + 1
     }
 
-    /// Spatial cell side at `level`: a query from a box no longer than 2^level spans at most
-    /// two cells per axis.
-    fn spatial_side(&self, level: usize) -> i64 {
+    /// Cell side at `level` for `count` groups: a query from a box no longer than 2^level spans
+    /// at most two cells per axis, and there are not many more cells than groups.
+    fn cell_side(&self, level: usize, count: usize) -> i64 {
         let size = (1u64 << level) as f64;
-        ((4.0 * self.ratio + 1.0) * size * 1.001).min(FAR).ceil() as i64 + 8
+        let spread = ((4.0 * self.ratio + 1.0) * size * 1.001).min(FAR).ceil() as i64 + 8;
+        let area = self.extent[0] as f64 * self.extent[1] as f64;
+        let sparse = (area / count as f64).sqrt().min(FAR).ceil() as i64;
+        spread.max(sparse)
     }
+}
 
-    /// The colour cell of one channel value; clamped so that the cell numbers stay finite
-    /// (clamping keeps the order, so queries still find every partner).
-    fn colour_cell(&self, value: f64) -> i64 {
-        (value.clamp(-FAR, FAR) / self.colour_side).floor() as i64
-    }
+/// A group as the index holds it: what the query filters on.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    group: usize,
+    corner: [i64; 2],
+    mean: [f64; 3],
+}
 
-    fn key(&self, g: &Component) -> Key {
-        let b = g.bbox();
-        let level = Self::level(b);
-        let side = self.spatial_side(level);
-        let [r, gr, bl] = g.mean().map(|v| self.colour_cell(v));
-        Key {
-            level: level as u8,
-            x: b[0] as i64 / side,
-            y: b[1] as i64 / side,
-            colour: [r, gr, bl],
+impl Entry {
+    /// The sort key within a cell; NaN (never mergeable) last, so the order is total.
+    fn red(&self) -> f64 {
+        if self.mean[0].is_nan() {
+            f64::INFINITY
+        } else {
+            self.mean[0]
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Key {
-    level: u8,
-    x: i64,
-    y: i64,
-    colour: [i64; 3],
+/// One size class: its groups in a grid of square cells over the picture, by the first corner of
+/// their box, stored cell after cell and by mean red within a cell.
+struct Level {
+    level: usize,
+    side: i64,
+    columns: i64,
+    rows: i64,
+    /// Cell c holds `entries[starts[c]..starts[c + 1]]`.
+    starts: Vec<usize>,
+    entries: Vec<Entry>,
 }
 
-/// The live groups of one pass, by size class, position of the box's first corner and mean
-/// colour.
+impl Level {
+    fn new(grid: &Grid, level: usize, mut entries: Vec<Entry>) -> Self {
+        let side = grid.cell_side(level, entries.len());
+        let (columns, rows) = (grid.extent[0] / side + 1, grid.extent[1] / side + 1);
+        let cell = |e: &Entry| (e.corner[1] / side * columns + e.corner[0] / side) as usize;
+        entries.sort_unstable_by(|a, b| cell(a).cmp(&cell(b)).then(a.red().total_cmp(&b.red())));
+        let mut starts = vec![0; (columns * rows) as usize + 1];
+        for e in &entries {
+            starts[cell(e) + 1] += 1;
+        }
+        for c in 1..starts.len() {
+            starts[c] += starts[c - 1];
+        }
+        Level {
+            level,
+            side,
+            columns,
+            rows,
+            starts,
+            entries,
+        }
+    }
+
+    /// Calls `found` with each group that passes the bounds of the module's comment for a group
+    /// inside `envelope`.
+    fn visit(&self, grid: &Grid, envelope: &Envelope, found: &mut impl FnMut(usize)) {
+        let b = envelope.bbox;
+        let span = |axis: usize| {
+            let reach = grid.reach(b[axis + 2] - b[axis], self.level);
+            let lo = (b[axis] - reach).max(0);
+            let hi = (b[axis + 2] + reach).min(grid.extent[axis]);
+            (lo, hi)
+        };
+        let (xs, ys) = (span(0), span(1));
+        let [red, green, blue] = envelope.centre;
+        let reach = grid.colour_reach;
+        let near = |e: &Entry| {
+            (e.mean[1] - green).abs() <= reach
+                && (e.mean[2] - blue).abs() <= reach
+                && (xs.0..=xs.1).contains(&e.corner[0])
+                && (ys.0..=ys.1).contains(&e.corner[1])
+        };
+        for row in ys.0 / self.side..=(ys.1 / self.side).min(self.rows - 1) {
+            for column in xs.0 / self.side..=(xs.1 / self.side).min(self.columns - 1) {
+                let c = (row * self.columns + column) as usize;
+                let cell = &self.entries[self.starts[c]..self.starts[c + 1]];
+                let first = cell.partition_point(|e| e.red() < red - reach);
+                cell[first..]
+                    .iter()
+                    .take_while(|e| e.red() <= red + reach)
+                    .filter(|e| near(e))
+                    .for_each(|e| found(e.group));
+            }
+        }
+    }
+}
+
+/// The live groups of one pass, by size class.
 struct Index<'a> {
     grid: &'a Grid,
-    cells: HashMap<Key, Vec<usize>, BuildHasherDefault<CellHasher>>,
-    levels: Vec<Vec<usize>>,
+    levels: Vec<Level>,
 }
 
 impl<'a> Index<'a> {
-    fn build(grid: &'a Grid, groups: &[Option<Component>]) -> Self {
-        let mut cells: HashMap<Key, Vec<usize>, _> = HashMap::default();
-        let mut levels = vec![Vec::new(); LEVELS];
+    /// The live groups that `keep` accepts.
+    fn build(grid: &'a Grid, groups: &[Option<Component>], keep: impl Fn(usize) -> bool) -> Self {
+        let mut by_level = vec![Vec::new(); LEVELS];
         for (j, g) in groups.iter().enumerate() {
-            if let Some(g) = g {
-                let key = grid.key(g);
-                cells.entry(key).or_default().push(j);
-                levels[key.level as usize].push(j);
+            if let Some(g) = g.as_ref().filter(|_| keep(j)) {
+                let b = g.bbox();
+                by_level[Grid::level(b)].push(Entry {
+                    group: j,
+                    corner: [b[0] as i64, b[1] as i64],
+                    mean: g.mean(),
+                });
             }
         }
-        Index {
-            grid,
-            cells,
-            levels,
-        }
+        let levels = by_level
+            .into_iter()
+            .enumerate()
+            .filter(|(_, entries)| !entries.is_empty())
+            .map(|(level, entries)| Level::new(grid, level, entries))
+            .collect();
+        Index { grid, levels }
     }
 
     /// Calls `found` with every group that can be mergeable with a group inside `envelope`
     /// (and with others).
     fn visit(&self, envelope: &Envelope, mut found: impl FnMut(usize)) {
-        let grid = self.grid;
-        let b = envelope.bbox;
-        let colour: Vec<(i64, i64)> = envelope
-            .centre
-            .iter()
-            .map(|&c| {
-                (
-                    grid.colour_cell(c - grid.colour_reach),
-                    grid.colour_cell(c + grid.colour_reach),
-                )
-            })
-            .collect();
-        let count = |(lo, hi): (i64, i64)| hi.saturating_sub(lo).saturating_add(1).max(0) as u64;
-        let colour_cells = colour.iter().map(|&r| count(r)).product::<u64>();
-        for (level, members) in self.levels.iter().enumerate() {
-            if members.is_empty() {
-                continue;
-            }
-            let side = grid.spatial_side(level);
-            let span = |axis: usize| {
-                let reach = grid.reach(b[axis + 2] - b[axis], level);
-                let lo = (b[axis] - reach).max(0);
-                let hi = (b[axis + 2] + reach).min(grid.extent[axis]);
-                (lo / side, hi / side)
-            };
-            let (xs, ys) = (span(0), span(1));
-            let cells = count(xs)
-                .saturating_mul(count(ys))
-                .saturating_mul(colour_cells);
-            // Never more work than the full scan of this level.
-            if cells >= members.len() as u64 {
-                members.iter().for_each(|&j| found(j));
-                continue;
-            }
-            for x in xs.0..=xs.1 {
-                for y in ys.0..=ys.1 {
-                    for r in colour[0].0..=colour[0].1 {
-                        for g in colour[1].0..=colour[1].1 {
-                            for bl in colour[2].0..=colour[2].1 {
-                                let key = Key {
-                                    level: level as u8,
-                                    x,
-                                    y,
-                                    colour: [r, g, bl],
-                                };
-                                if let Some(cell) = self.cells.get(&key) {
-                                    cell.iter().for_each(|&j| found(j));
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        for level in &self.levels {
+            level.visit(self.grid, envelope, &mut found);
         }
     }
 }
@@ -273,23 +303,26 @@ impl Envelope {
 
     /// Whether `g`'s partners are all among this envelope's proposals.
     fn holds(&self, g: &Component, grid: &Grid) -> bool {
-        let (a, b) = (g.bbox().map(i64::from), self.bbox);
-        let inside = a[0] >= b[0] && a[1] >= b[1] && a[2] <= b[2] && a[3] <= b[3];
         let near = g
             .mean()
             .iter()
             .zip(&self.centre)
             .all(|(m, c)| (m - c).abs() <= grid.drift);
-        inside && near
+        self.contains(g) && near
+    }
+
+    fn contains(&self, g: &Component) -> bool {
+        let (a, b) = (g.bbox().map(i64::from), self.bbox);
+        a[0] >= b[0] && a[1] >= b[1] && a[2] <= b[2] && a[3] <= b[3]
     }
 
     /// An envelope holding `g`: if its box escaped, this box joined with g's box grown by half
-    /// its size on each side (so envelopes at least double along an escaping axis).
+    /// its size on each side (so envelopes grow at least 1.5 times along an escaping axis).
     fn widened(&self, g: &Component, grid: &Grid) -> Self {
         let a = g.bbox().map(i64::from);
         let b = self.bbox;
         let (dx, dy) = ((a[2] - a[0] + 1) / 2, (a[3] - a[1] + 1) / 2);
-        let bbox = if a[0] >= b[0] && a[1] >= b[1] && a[2] <= b[2] && a[3] <= b[3] {
+        let bbox = if self.contains(g) {
             b
         } else {
             [
@@ -343,36 +376,5 @@ impl Queue {
         let Reverse(j) = self.heap.pop()?;
         self.position = j;
         Some(j)
-    }
-}
-
-/// A multiply-rotate hash for the small integer keys of the index (the default SipHash costs
-/// more than the lookups it serves).
-#[derive(Default)]
-struct CellHasher(u64);
-
-impl Hasher for CellHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, v: u8) {
-        self.write_u64(v as u64);
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn write_i64(&mut self, v: i64) {
-        self.write_u64(v as u64);
     }
 }
