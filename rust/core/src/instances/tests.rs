@@ -251,8 +251,8 @@ mod merging {
         }
     }
 
-    /// Components in a `size` x `size` picture: boxes of assorted sizes (a few spanning it), colours
-    /// from a palette of `colours` centres jittered by up to `jitter`.
+    /// Components in a `size` x `size` picture: boxes of assorted sizes (a few spanning it),
+    /// colours from a palette of `colours` centres jittered by up to `jitter`.
     fn components(
         draws: &mut Draws,
         n: usize,
