@@ -186,6 +186,99 @@ def test_generator_like_scene(quality):
     assert matched_iou(found.ids, truth) >= 0.95
 
 
+def merge_stage(found, tau=14.0, ratio=5.0):
+    """Stage 5 alone, as SPEC.md words it, on the unmerged instances of an 8-bit picture (those
+    found with merge_bbox_ratio=0, where no union box can pass): passes until nothing merges, each
+    live group absorbing every later live group that passes the test with its current statistics.
+    Returns the merged id map and the (colours, areas, COCO boxes) of the groups."""
+    sums = np.round(found.colors * found.areas[:, None])  # exact: integer channel sums
+    areas = found.areas.astype(np.float64)
+    boxes = found.bboxes.copy()
+    boxes[:, 2:] += boxes[:, :2]  # (x0, y0, x1, y1)
+    n = len(areas)
+    alive, owner = np.ones(n, bool), np.arange(n)
+
+    def box_area(b):
+        return (b[..., 2] - b[..., 0]).astype(np.float64) * (b[..., 3] - b[..., 1])
+
+    merged = True
+    while merged:
+        merged = False
+        for i in range(n):
+            if not alive[i]:
+                continue
+            j = i
+            while True:  # the first later live group that passes, then on from there
+                later = np.flatnonzero(alive[j + 1 :]) + j + 1
+                d = sums[i] / areas[i] - sums[later] / areas[later, None]
+                near = d[:, 0] ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2 < tau * tau
+                union = np.concatenate(
+                    [
+                        np.minimum(boxes[i, :2], boxes[later, :2]),
+                        np.maximum(boxes[i, 2:], boxes[later, 2:]),
+                    ],
+                    1,
+                )
+                fits = box_area(union) <= ratio * (box_area(boxes[i]) + box_area(boxes[later]))
+                hits = later[near & fits]
+                if not hits.size:
+                    break
+                j = hits[0]
+                sums[i] += sums[j]
+                areas[i] += areas[j]
+                boxes[i] = np.concatenate(
+                    [np.minimum(boxes[i, :2], boxes[j, :2]), np.maximum(boxes[i, 2:], boxes[j, 2:])]
+                )
+                alive[j], merged = False, True
+                owner[owner == j] = i
+    rank = np.cumsum(alive) - 1
+    ids = np.concatenate([[0], rank[owner] + 1])[found.ids].astype(np.uint32)
+    kept = np.flatnonzero(alive)
+    coco = np.concatenate([boxes[kept, :2], boxes[kept, 2:] - boxes[kept, :2]], 1)
+    return ids, (sums[kept] / areas[kept, None], areas[kept].astype(np.int64), coco)
+
+
+def squares(colours, side=4):
+    """A picture of side x side squares, colours (rows, columns, 3) in 0-255."""
+    return np.repeat(np.repeat(np.clip(colours, 0, 255).astype(np.uint8), side, 0), side, 1)
+
+
+@pytest.mark.parametrize("picture", ["few colours", "one colour on a grid"])
+def test_merging_many_pieces_matches_the_stage_written_plainly(picture):
+    # Over 1000 pieces, so the index (not a scan of every later group) finds the partners;
+    # jitter around tau makes merges that depend on how far the means have drifted, over passes.
+    rng = np.random.default_rng(3)
+    if picture == "few colours":
+        base = rng.integers(40, 216, (12, 3))
+        rgb = squares(base[rng.integers(0, 12, (48, 48))] + rng.integers(-7, 8, (48, 48, 3)))
+    else:
+        rgb = squares(np.array([180, 60, 90]) + rng.integers(-12, 13, (45, 45, 3)), side=5)
+        rgb[:, 3::5] = rgb[3::5] = rgb[:, 4::5] = rgb[4::5] = 0  # 3x3 squares, 2-pixel lines
+    pieces = vb.extract_instances(rgb, min_area_fraction=0, merge_bbox_ratio=0)
+    assert len(pieces) > 1000
+    ids, (colours, areas, boxes) = merge_stage(pieces)
+    found = vb.extract_instances(rgb, min_area_fraction=0)
+    assert 1 < len(found) < len(pieces) / 2
+    np.testing.assert_array_equal(found.ids, ids)
+    np.testing.assert_array_equal(found.colors, colours)
+    np.testing.assert_array_equal(found.areas, areas)
+    np.testing.assert_array_equal(found.bboxes, boxes)
+
+
+def test_merging_a_megapixel_of_small_pieces_takes_about_linear_time():
+    # 65536 squares of random colours: merging once tested every later group, pass after pass
+    # (about a minute); with the index it is well under a second. The bound is loose for busy
+    # machines; benches/bench_instances.py holds the 2 s target.
+    import time
+
+    colours = np.random.default_rng(0).integers(0, 256, (256, 256, 3))
+    start = time.perf_counter()
+    found = vb.extract_instances(squares(colours), min_area_fraction=0)
+    assert time.perf_counter() - start < 10.0
+    assert len(found) > 50_000
+    np.testing.assert_array_equal(np.bincount(found.ids.ravel())[1:], found.areas)
+
+
 def test_colours_just_over_tau_stay_apart_and_within_merge():
     rgb = np.zeros((60, 80, 3), np.uint8)
     rgb[10:50, 5:40] = (200, 60, 60)

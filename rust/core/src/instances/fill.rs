@@ -55,7 +55,7 @@ fn distance2(a: [f64; 3], b: [f64; 3]) -> f64 {
 }
 
 /// Running statistics of a component, or of a group of merged components.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Component {
     sum: [f64; 3],
     /// Sum over pixels of the squared norm of the colour.
@@ -85,6 +85,24 @@ impl Component {
         }
         self.sum_sq += rgb[0] * rgb[0] + rgb[1] * rgb[1] + rgb[2] * rgb[2];
         self.area += 1;
+    }
+
+    /// A component of one flat colour, for tests of the merging stage.
+    #[cfg(test)]
+    pub fn flat(color: [f64; 3], area: u64, bbox: [u32; 4]) -> Self {
+        let n = area as f64;
+        Component {
+            sum: color.map(|v| v * n),
+            sum_sq: distance2(color, [0.0; 3]) * n,
+            area,
+            kept: area / 2,
+            bbox,
+        }
+    }
+
+    /// (x0, y0, x1, y1), exclusive ends.
+    pub fn bbox(&self) -> [u32; 4] {
+        self.bbox
     }
 
     pub fn mean(&self) -> [f64; 3] {

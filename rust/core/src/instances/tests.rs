@@ -184,3 +184,219 @@ fn coco_counts_run_down_the_columns() {
     assert_eq!(coco_string(&[5, 3, 2]), "532");
     assert_eq!(coco_string(&[100]), "T3");
 }
+
+mod merging {
+    use super::super::fill::Component;
+    use super::super::merge::{merge, Grid};
+
+    /// The rule as first written, testing every later group: the oracle for the indexed merge.
+    /// Returns the owners, the groups and the number of passes.
+    fn merge_by_full_scan(
+        components: &[Component],
+        tau: f64,
+        bbox_ratio: f64,
+    ) -> (Vec<usize>, Vec<Component>, usize) {
+        let n = components.len();
+        let mut groups: Vec<Option<Component>> = components.iter().cloned().map(Some).collect();
+        let mut owner: Vec<usize> = (0..n).collect();
+        let mut passes = 0;
+        loop {
+            passes += 1;
+            let mut merged = false;
+            for i in 0..n {
+                for j in i + 1..n {
+                    let (Some(gi), Some(gj)) = (&groups[i], &groups[j]) else {
+                        continue;
+                    };
+                    if gi.mergeable(gj, tau, bbox_ratio) {
+                        let gj = groups[j].take().unwrap();
+                        groups[i].as_mut().unwrap().absorb(&gj);
+                        owner.iter_mut().filter(|o| **o == j).for_each(|o| *o = i);
+                        merged = true;
+                    }
+                }
+            }
+            if !merged {
+                break;
+            }
+        }
+        let mut rank = vec![usize::MAX; n];
+        let mut alive = Vec::new();
+        for (i, g) in groups.into_iter().enumerate() {
+            if let Some(g) = g {
+                rank[i] = alive.len();
+                alive.push(g);
+            }
+        }
+        (owner.iter().map(|&o| rank[o]).collect(), alive, passes)
+    }
+
+    /// xorshift64*: reproducible draws without a dependency.
+    struct Draws(u64);
+
+    impl Draws {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        fn unit(&mut self) -> f64 {
+            (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// Components in a `size` x `size` picture: boxes of assorted sizes (a few spanning it),
+    /// colours from a palette of `colours` centres jittered by up to `jitter`.
+    fn components(
+        draws: &mut Draws,
+        n: usize,
+        size: u32,
+        colours: usize,
+        jitter: f64,
+    ) -> Vec<Component> {
+        let palette: Vec<[f64; 3]> = (0..colours)
+            .map(|_| [0, 1, 2].map(|_| 20.0 + 200.0 * draws.unit()))
+            .collect();
+        (0..n)
+            .map(|_| {
+                let longest = match draws.below(8) {
+                    0 => size,
+                    1..=3 => size / 6,
+                    _ => (size / 24).max(2),
+                };
+                let w = 1 + draws.below(longest as u64) as u32;
+                let h = 1 + draws.below(longest as u64) as u32;
+                let x = draws.below((size - w + 1) as u64) as u32;
+                let y = draws.below((size - h + 1) as u64) as u32;
+                let centre = palette[draws.below(colours as u64) as usize];
+                let color = centre.map(|c| c + jitter * (2.0 * draws.unit() - 1.0));
+                let area = 1 + draws.below((w * h) as u64);
+                Component::flat(color, area, [x, y, x + w, y + h])
+            })
+            .collect()
+    }
+
+    fn assert_same(components: &[Component], tau: f64, ratio: f64) -> usize {
+        let (owner, groups, passes) = merge_by_full_scan(components, tau, ratio);
+        let (ours_owner, ours_groups) = merge(components, tau, ratio);
+        assert_eq!(
+            ours_owner, owner,
+            "tau {tau}, ratio {ratio}: {components:?}"
+        );
+        assert_eq!(
+            ours_groups, groups,
+            "tau {tau}, ratio {ratio}: {components:?}"
+        );
+        passes
+    }
+
+    #[test]
+    fn indexed_merge_equals_the_full_scan() {
+        let mut draws = Draws(0x9e37_79b9_7f4a_7c15);
+        let mut most_passes = 0;
+        let mut merges = 0;
+        // Small sets, where queries often fall back to scanning a size class whole, then large
+        // ones, where they go through the cells.
+        for case in 0..1550 {
+            let (n, size) = if case < 1500 {
+                (1 + draws.below(60) as usize, 8 + draws.below(120) as u32)
+            } else {
+                (
+                    150 + draws.below(150) as usize,
+                    64 + draws.below(300) as u32,
+                )
+            };
+            // One colour, a few, or many; jitter around tau makes chains whose means drift.
+            let colours = [1, 2, 5, 40][case % 4];
+            let jitter = [0.0, 5.0, 12.0, 30.0][draws.below(4) as usize];
+            let tau = [3.0, 14.0, 40.0][draws.below(3) as usize];
+            let ratio = [0.0, 0.6, 1.0, 2.0, 5.0, 20.0, f64::INFINITY][draws.below(7) as usize];
+            let cs = components(&mut draws, n, size, colours, jitter);
+            let passes = assert_same(&cs, tau, ratio);
+            most_passes = most_passes.max(passes);
+            merges += n - merge(&cs, tau, ratio).1.len();
+        }
+        // The corpus exercises merging, including results that need several passes.
+        assert!(most_passes >= 3, "at most {most_passes} passes");
+        assert!(merges > 10_000, "{merges} merges");
+    }
+
+    #[test]
+    fn partners_start_within_the_reach_of_a_box() {
+        // Every box pair that passes the box test: the second box starts within `reach` of the
+        // first, in both axes. Full boxes make the far partners as far as the test allows.
+        for ratio in [0.5, 1.0, 2.5, 5.0] {
+            let grid = Grid::new(14.0, ratio, &[]);
+            for (w, h) in [(1, 1), (4, 4), (3, 17), (20, 6)] {
+                let s =
+                    Component::flat([9.0; 3], w * h, [300, 300, 300 + w as u32, 300 + h as u32]);
+                for (jw, jh) in [(1, 1), (2, 5), (4, 4), (9, 2), (30, 30), (60, 3)] {
+                    for x in (0..600 - jw).step_by(3) {
+                        for y in (0..600 - jh).step_by(3) {
+                            let b = [x as u32, y as u32, (x + jw) as u32, (y + jh) as u32];
+                            let j = Component::flat([9.0; 3], (jw * jh) as u64, b);
+                            if !s.mergeable(&j, 14.0, ratio) {
+                                continue;
+                            }
+                            let level = Grid::level(b);
+                            let (rx, ry) =
+                                (grid.reach(w as i64, level), grid.reach(h as i64, level));
+                            assert!(
+                                300 - rx <= x && x <= 300 + w as i64 + rx,
+                                "{ratio} {s:?} {j:?}"
+                            );
+                            assert!(
+                                300 - ry <= y && y <= 300 + h as i64 + ry,
+                                "{ratio} {s:?} {j:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_grid_of_one_colour_merges_whole_as_the_full_scan_does() {
+        // 3x3 blocks every 5 pixels: each absorption grows the first group, which ends up
+        // holding every block.
+        let blocks: Vec<Component> = (0..40u32)
+            .flat_map(|by| (0..40u32).map(move |bx| (bx, by)))
+            .map(|(bx, by)| {
+                let (x, y) = (5 * bx, 5 * by);
+                Component::flat([200.0, 10.0, 10.0], 9, [x, y, x + 3, y + 3])
+            })
+            .collect();
+        assert_same(&blocks, 14.0, 5.0);
+        let (owner, groups) = merge(&blocks, 14.0, 5.0);
+        assert_eq!(groups.len(), 1);
+        assert!(owner.iter().all(|&o| o == 0));
+        assert_eq!(groups[0].bbox(), [0, 0, 198, 198]);
+        // With a ratio under one half no two separate boxes can merge.
+        assert_same(&blocks, 14.0, 0.45);
+        assert_eq!(merge(&blocks, 14.0, 0.45).1.len(), blocks.len());
+    }
+
+    #[test]
+    fn a_group_grown_late_in_a_pass_merges_in_the_next() {
+        // 0 and 1 differ by 15 > tau; 0 and 2 are close in colour but their union box (300) is
+        // over ratio 1 times their boxes (200). Pass 1: 1 absorbs 2, mean 105.9 and box 200;
+        // pass 2: 0 absorbs that group (union 300 <= 100 + 200); pass 3 finds nothing.
+        let red = |v: f64| [v, 0.0, 0.0];
+        let cs = [
+            Component::flat(red(100.0), 100, [0, 0, 10, 10]),
+            Component::flat(red(115.0), 10, [10, 0, 20, 10]),
+            Component::flat(red(105.0), 100, [20, 0, 30, 10]),
+        ];
+        assert_eq!(assert_same(&cs, 14.0, 1.0), 3);
+        let (owner, groups) = merge(&cs, 14.0, 1.0);
+        assert_eq!(owner, vec![0, 0, 0]);
+        assert_eq!(groups[0].bbox(), [0, 0, 30, 10]);
+    }
+}
