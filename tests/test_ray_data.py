@@ -13,6 +13,7 @@ import functools
 import io
 import json
 import os
+import sys
 import time
 
 import numpy as np
@@ -316,3 +317,12 @@ def test_scale_generate_then_decode_equals_scale_run(ray_local, tmp_path, capsys
         np.testing.assert_allclose(_loaded(row["result"]), expected, rtol=0.01)
     assert main([*decode, "--task", "depth"]) == 1  # the output exists now
     assert "--output" in capsys.readouterr().err
+
+
+def test_without_ray_the_error_names_the_extra(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
+    with pytest.raises(ImportError, match=r'needs Ray Data: pip install "vision-banana\[ray\]"'):
+        decode_dataset(object(), task="depth")
+    args = ["scale", "decode", "--input", str(tmp_path), "-o", str(tmp_path / "out")]
+    assert main([*args, "--task", "depth"]) == 1
+    assert 'pip install "vision-banana[ray]"' in capsys.readouterr().err
