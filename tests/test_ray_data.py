@@ -158,9 +158,12 @@ def test_generate_dataset_on_two_actors(ray_local, tmp_path):
         np.testing.assert_allclose(depth, expected, rtol=0.01)
 
 
-def test_rate_limit_is_shared_by_the_actors(ray_local, tmp_path):
+def test_rate_limit_is_shared_by_the_actors(ray_local, tmp_path, monkeypatch):
     """10 rows at 5 a second over 2 actors take at least 1.8 s (9 intervals): a limit per
     actor would start them within 0.8 s."""
+    # Both actors up before the first row moves, so that both take rows however slowly the
+    # machine starts processes.
+    monkeypatch.setattr(ray.data.DataContext.get_current(), "wait_for_min_actors_s", 60)
     log = str(tmp_path / "calls.log")
     ds = ray.data.from_items([{"image": p} for p in _photos(10)], override_num_blocks=10)
     factory = functools.partial(ray_support.logging_generator, log)
