@@ -34,16 +34,9 @@ _TASKS = ("depth", "normals", "semantic", "referring", "instances")
 
 def _generator_options(parser: argparse.ArgumentParser) -> None:
     """The options of ``run``'s generators, under the names `cli._generator` reads."""
-    parser.add_argument(
-        "--truth", type=Path, metavar="DIR", help="reference generator: DIR/<photo stem>.npy"
-    )
-    parser.add_argument("--degrade", action="store_true", help="reference generator: degrade")
-    parser.add_argument("--timeout", type=float, default=300.0, help="http, gemini: seconds")
-    parser.add_argument("--lora", metavar="PATH", help="diffusers generator: a LoRA adapter")
-    parser.add_argument("--steps", type=int, help="diffusers generator: denoising steps")
-    parser.add_argument("--preset", help="diffusers generator: the preset's settings")
-    parser.add_argument("--device", help="diffusers generator: torch device (default cuda)")
-    parser.add_argument("--seed", type=int, help="passed to every generation")
+    from .cli import add_generator_options  # imported here: cli imports this module
+
+    add_generator_options(parser)
 
 
 def generator_namespace(spec: str, task: str) -> argparse.Namespace:

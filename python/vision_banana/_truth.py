@@ -3,6 +3,7 @@ export (`vision_banana.export`) both read them: ``.npy`` arrays and grey 8/16-bi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from .errors import InvalidArgumentError
 from .io import read_image
 
-__all__ = ["check_map", "read_truth"]
+__all__ = ["check_map", "files_by_stem", "read_truth"]
 
 
 def read_truth(path: Path) -> np.ndarray:
@@ -38,3 +39,19 @@ def check_map(values: np.ndarray, name: str, what: str, kinds: str) -> None:
     if values.dtype.kind not in kinds:
         expected = "integers" if kinds == "iu" else "numbers"
         raise InvalidArgumentError(f"{name}: {what} must hold {expected}, got dtype {values.dtype}")
+
+
+def files_by_stem(folder: Path, suffixes: Sequence[str]) -> dict[str, Path]:
+    """The files of ``folder`` with one of ``suffixes`` (any case), by stem, in name order; two
+    files with one stem are an error."""
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in suffixes or not path.is_file():
+            continue
+        if path.stem in found:
+            raise InvalidArgumentError(
+                f"root: {found[path.stem].name} and {path.name} in {folder} share the stem "
+                f"{path.stem!r}; keep one"
+            )
+        found[path.stem] = path
+    return found

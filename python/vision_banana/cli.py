@@ -232,25 +232,7 @@ def _parser() -> argparse.ArgumentParser:
         help="classes (semantic, instances) or referring expressions",
     )
     _colour_options(run, required=False)
-    run.add_argument(
-        "--truth",
-        type=Path,
-        metavar="DIR",
-        help="reference generator: DIR/<image stem>.npy holds each image's ground truth (depth in "
-        "metres, normals, label map in --classes order, masks (K, H, W), or an instance-id map)",
-    )
-    run.add_argument("--degrade", action="store_true", help="reference generator: degrade")
-    run.add_argument("--timeout", type=float, default=300.0, help="http generator: seconds")
-    run.add_argument("--lora", metavar="PATH", help="diffusers generator: a LoRA adapter")
-    run.add_argument("--steps", type=int, help="diffusers generator: denoising steps")
-    run.add_argument(
-        "--preset",
-        help="diffusers generator: the preset whose settings apply to other weights of its kind",
-    )
-    run.add_argument(
-        "--device", help="diffusers generator: torch device (default cuda; cpu is slow)"
-    )
-    run.add_argument("--seed", type=int, default=None)
+    add_generator_options(run)
     run.add_argument(
         "--workers",
         type=int,
@@ -439,6 +421,31 @@ def _picture_options(parser: argparse.ArgumentParser, invalid: str) -> None:
     parser.add_argument(
         "--invalid", metavar="COLOR", help=f"colour for {invalid} (default: they are an error)"
     )
+
+
+def add_generator_options(parser: argparse.ArgumentParser, *, seed: bool = True) -> None:
+    """The options of the generators (what `_generator` reads), for every command that runs one:
+    ``run``, ``eval`` and ``scale``."""
+    parser.add_argument(
+        "--truth",
+        type=Path,
+        metavar="DIR",
+        help="reference generator: DIR/<image stem>.npy holds each image's ground truth (depth in "
+        "metres, normals, label map in --classes order, masks (K, H, W), or an instance-id map)",
+    )
+    parser.add_argument("--degrade", action="store_true", help="reference generator: degrade")
+    parser.add_argument("--timeout", type=float, default=300.0, help="http, gemini: seconds")
+    parser.add_argument("--lora", metavar="PATH", help="diffusers generator: a LoRA adapter")
+    parser.add_argument("--steps", type=int, help="diffusers generator: denoising steps")
+    parser.add_argument(
+        "--preset",
+        help="diffusers generator: the preset whose settings apply to other weights of its kind",
+    )
+    parser.add_argument(
+        "--device", help="diffusers generator: torch device (default cuda; cpu is slow)"
+    )
+    if seed:
+        parser.add_argument("--seed", type=int, default=None, help="passed to every generation")
 
 
 def _colour_options(parser: argparse.ArgumentParser, *, required: bool) -> None:

@@ -92,15 +92,7 @@ def add_eval_command(commands: Any) -> None:
         else:
             parser.add_argument(flag, type=kind, help=text)
     # The generator options of `run`, under the same names: `_generator` reads them.
-    parser.add_argument(
-        "--truth", type=Path, metavar="DIR", help="reference generator: DIR/<photo stem>.npy"
-    )
-    parser.add_argument("--degrade", action="store_true", help="reference generator: degrade")
-    parser.add_argument("--timeout", type=float, default=300.0, help="http, gemini: seconds")
-    parser.add_argument("--lora", metavar="PATH", help="diffusers generator: a LoRA adapter")
-    parser.add_argument("--steps", type=int, help="diffusers generator: denoising steps")
-    parser.add_argument("--preset", help="diffusers generator: the preset's settings")
-    parser.add_argument("--device", help="diffusers generator: torch device (default cuda)")
+    main_cli.add_generator_options(parser, seed=False)
     parser.set_defaults(run=run_eval)
 
 

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from .._truth import check_map, read_truth
+from .._truth import check_map, files_by_stem, read_truth
 from ..errors import InvalidArgumentError
 from ..eval.benchmarks import base as bench_truth
 from ..eval.benchmarks.base import DepthTruth, NormalsTruth, Sample
@@ -125,22 +125,6 @@ def file_stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "_"
 
 
-def _by_stem(folder: Path, suffixes: Sequence[str]) -> dict[str, Path]:
-    """The files of ``folder`` with one of ``suffixes`` (any case), by stem, in name order; two
-    files with one stem are an error."""
-    found: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in suffixes or not path.is_file():
-            continue
-        if path.stem in found:
-            raise InvalidArgumentError(
-                f"root: {found[path.stem].name} and {path.name} in {folder} share the stem "
-                f"{path.stem!r}; keep one"
-            )
-        found[path.stem] = path
-    return found
-
-
 def _missing(path: str) -> TrainingTruth:
     raise InvalidArgumentError(f"no ground truth: expected {path}")
 
@@ -199,8 +183,8 @@ def folder_samples(
                 f"root: {task} from a folder needs {needed}/ (see vision_banana.export.sources)"
             )
     suffixes = (".npy",) if task == "normals" else (".npy", ".png")
-    photos = _by_stem(root / "images", _PHOTO_SUFFIXES)
-    truths = _by_stem(truth_dir, suffixes)
+    photos = files_by_stem(root / "images", _PHOTO_SUFFIXES)
+    truths = files_by_stem(truth_dir, suffixes)
     load: Callable[..., TrainingTruth]
     if task == "depth":
         if depth_scale is None and any(p.suffix.lower() == ".png" for p in truths.values()):

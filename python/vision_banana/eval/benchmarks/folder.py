@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._truth import files_by_stem
 from ...errors import InvalidArgumentError
 from ...io import read_image
 from .base import Benchmark, DepthTruth, NormalsTruth, PaperRow, Sample, Truth, register
@@ -38,21 +39,6 @@ def _positive(value: Any, name: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise InvalidArgumentError(f"{name} must be a finite number above 0, got {value!r}")
     return float(value)
-
-
-def _by_stem(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
-    """The files of ``folder`` with one of ``suffixes`` (any case), by stem, in name order."""
-    found: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in suffixes or not path.is_file():
-            continue
-        if path.stem in found:
-            raise InvalidArgumentError(
-                f"root: {found[path.stem].name} and {path.name} in {folder} share the stem "
-                f"{path.stem!r}; keep one"
-            )
-        found[path.stem] = path
-    return found
 
 
 def load_depth(path: Path, depth_scale: float | None) -> DepthTruth:
@@ -178,8 +164,8 @@ class Folder(Benchmark):
             self.metric_options = {"averaging": "pixel"}
         truth_dir = depth if self.task == "depth" else normals
         truth_suffixes = (".npy", ".png") if self.task == "depth" else (".npy",)
-        photos = _by_stem(images, _PHOTO_SUFFIXES)
-        truths = _by_stem(truth_dir, truth_suffixes)
+        photos = files_by_stem(images, _PHOTO_SUFFIXES)
+        truths = files_by_stem(truth_dir, truth_suffixes)
         for stem in photos:
             if stem not in truths:
                 raise self.missing(truth_dir / f"{stem}{'|'.join(truth_suffixes)}")
