@@ -172,9 +172,7 @@ def write_image(
         msg = f"path must be a str or os.PathLike, got {type(path).__name__}"
         raise InvalidTypeError(msg)
     fmt = _format_from_path(path)
-    if compression not in PNG_COMPRESSION:
-        msg = f"compression must be one of {', '.join(PNG_COMPRESSION)}; got {compression!r}"
-        raise InvalidArgumentError(msg)
+    _check_compression(compression)
     _check_array(array)
     height, width = array.shape[:2]
     channels = 1 if array.ndim == 2 else array.shape[2]
@@ -194,7 +192,7 @@ def write_image(
 
     # Encode in memory first, so that a failure leaves no half-written file behind.
     if fmt == "PNG":
-        encoded = png_bytes(array, compression=compression)
+        encoded = _encode_png(array, compression)
     else:
         image = Image.fromarray(np.ascontiguousarray(array))
         buffer = BytesIO()
@@ -217,10 +215,19 @@ def png_bytes(array: np.ndarray, *, compression: str = "fast") -> bytes:
         >>> data[:4], read_image(data).shape
         (b'\\x89PNG', (2, 3, 3))
     """
+    _check_compression(compression)
+    _check_array(array)
+    return _encode_png(array, compression)
+
+
+def _check_compression(compression: object) -> None:
     if compression not in PNG_COMPRESSION:
         msg = f"compression must be one of {', '.join(PNG_COMPRESSION)}; got {compression!r}"
         raise InvalidArgumentError(msg)
-    _check_array(array)
+
+
+def _encode_png(array: np.ndarray, compression: str) -> bytes:
+    """`png_bytes` of an array and a level already checked."""
     height, width = array.shape[:2]
     channels = 1 if array.ndim == 2 else array.shape[2]
     samples = np.ascontiguousarray(native(array)).reshape(height, width, channels)
