@@ -38,6 +38,7 @@ from .errors import InvalidArgumentError, InvalidTypeError
 __all__ = [
     "Instance",
     "Instances",
+    "coco_rle",
     "encode_instances",
     "extract_instances",
     "extract_instances_batch",
@@ -65,6 +66,14 @@ class Instance:
     area: int
     bbox: tuple[int, int, int, int]
     score: float
+
+
+def coco_rle(ids: NDArray[np.uint32], count: int) -> list[dict[str, Any]]:
+    """The COCO run-length encodings of ids 1..``count`` of an (H, W) uint32 id map, one dict
+    per id: ``{"size": [H, W], "counts": str}`` in pycocotools' compressed form (what
+    `Instances.to_coco_rle` gives for its ids)."""
+    h, w = ids.shape
+    return [{"size": [h, w], "counts": c} for c in _core.coco_rle(ids, count)]
 
 
 class Instances:
@@ -134,8 +143,7 @@ class Instances:
         form (column-major runs, starting with background), as ``pycocotools.mask.encode`` writes
         them, so ``pycocotools.mask.decode`` gives back :meth:`masks`.
         """
-        h, w = self.ids.shape
-        return [{"size": [h, w], "counts": c} for c in _core.coco_rle(self.ids, len(self))]
+        return coco_rle(self.ids, len(self))
 
     def resize(self, height: int, width: int) -> Instances:
         """The id map resampled to (height, width) by nearest neighbour (pixel centres).

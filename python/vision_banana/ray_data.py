@@ -60,7 +60,7 @@ from ._cli_decode import instance_records
 from .backends.base import Generator
 from .errors import InvalidArgumentError, InvalidTypeError
 from .files import TASKS, _plan, decode_files
-from .instances import Instances
+from .instances import coco_rle
 from .io import png_bytes, read_image
 from .prompts import (
     ColorMapping,
@@ -112,12 +112,7 @@ def _masks_rle(masks: np.ndarray) -> str:
     ids = np.zeros(masks.shape[1:], np.uint32)
     for k, mask in enumerate(masks):
         ids[mask] = k + 1
-    return json.dumps(Instances(ids, np.zeros((len(masks), 3)), *_empty(len(masks))).to_coco_rle())
-
-
-def _empty(count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Areas, boxes and scores an `Instances` needs, unused by `Instances.to_coco_rle`."""
-    return np.zeros(count, np.int64), np.zeros((count, 4), np.int64), np.zeros(count, np.float32)
+    return json.dumps(coco_rle(ids, len(masks)))
 
 
 def _stored(task: str, decoded: Any) -> tuple[bytes | str, list[int]]:
