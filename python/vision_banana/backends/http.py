@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
 import socket
 import urllib.error
@@ -29,9 +28,11 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from ..errors import GeneratorError, InvalidArgumentError, InvalidTypeError
+from ..io import png_bytes
 from .base import Generator, as_pil_image, to_rgb_image
 
 __all__ = ["HTTPGenerator"]
@@ -86,12 +87,11 @@ class HTTPGenerator(Generator):
     def generate(self, image: Any, prompt: str, *, seed: int | None = None) -> Image.Image:
         if not isinstance(prompt, str):
             raise InvalidTypeError(f"prompt must be text, got {type(prompt).__name__}")
-        buffer = io.BytesIO()
-        as_pil_image(image).save(buffer, format="PNG")
+        photo = png_bytes(np.asarray(as_pil_image(image)))
         body = json.dumps(
             {
                 "prompt": prompt,
-                "image": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                "image": base64.b64encode(photo).decode("ascii"),
                 "mime_type": "image/png",
                 "seed": None if seed is None else int(seed),
             }

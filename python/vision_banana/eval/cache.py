@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tempfile
@@ -30,7 +29,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ..errors import ImageReadError
-from ..io import read_image
+from ..io import png_bytes, read_image
 
 __all__ = ["GenerationCache", "cache_key", "write_atomic"]
 
@@ -99,11 +98,9 @@ class GenerationCache:
             return None
 
     def put(self, key: str, picture: Image.Image) -> None:
-        """Stores an RGB picture under ``key``, atomically. Level 1 compression: a megapixel
-        picture is written in tens of milliseconds, a small cost beside a generation."""
-        buffer = io.BytesIO()
-        picture.save(buffer, format="PNG", compress_level=1)
-        write_atomic(self.path(key), buffer.getvalue())
+        """Stores an RGB picture under ``key``, atomically, with the package's PNG writer at its
+        fast level (about 10 ms a megapixel, a small cost beside a generation)."""
+        write_atomic(self.path(key), png_bytes(np.asarray(picture)))
 
     def __repr__(self) -> str:
         return f"GenerationCache({str(self.folder)!r})"
