@@ -26,7 +26,7 @@ from saco_reference import accumulate, evaluate_pair, sam3_cgf1_module, select_b
 from vision_banana.cli import main
 from vision_banana.errors import InvalidArgumentError
 from vision_banana.eval import evaluate
-from vision_banana.eval.benchmarks.cityscapes import CLASSES, PALETTES
+from vision_banana.eval.benchmarks.cityscapes import CLASSES, palette_colors
 from vision_banana.prompts import parse_mapping
 
 
@@ -64,7 +64,7 @@ def confusion_miou(truths, preds, classes=19):
 @pytest.mark.parametrize("palette", ["distinct", "cityscapes"])
 def test_cityscapes_miou_and_per_class_iou(tmp_path, palette):
     written = build_cityscapes(tmp_path / "cs")
-    colors = PALETTES[palette]
+    colors = palette_colors(palette)
     by_photo = {w["key"]: w["pred"] for w in written}
 
     def answer(image, prompt):

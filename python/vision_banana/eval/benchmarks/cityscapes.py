@@ -10,7 +10,8 @@ or "cityscapes" (the dataset's own colours from the same ``labels.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
@@ -25,7 +26,7 @@ from ...io import read_image
 from ._groundtruth import refuse_split, sample_id
 from .base import Benchmark, PaperRow, Sample, SemanticTruth, register
 
-__all__ = ["CLASSES", "PALETTES", "Cityscapes", "read_label_ids"]
+__all__ = ["CLASSES", "PALETTES", "Cityscapes", "palette_colors", "read_label_ids"]
 
 # (train id order) name, label id, the dataset's colour.
 _TRAIN_CLASSES: tuple[tuple[str, int, RGB], ...] = (
@@ -51,11 +52,19 @@ _TRAIN_CLASSES: tuple[tuple[str, int, RGB], ...] = (
 )
 #: The 19 train classes, in train-id order.
 CLASSES: tuple[str, ...] = tuple(name for name, _, _ in _TRAIN_CLASSES)
-#: The prompt colours of each ``palette`` option, class name to (r, g, b).
-PALETTES: dict[str, dict[str, RGB]] = {
-    "distinct": dict(zip(CLASSES, distinct_palette(len(CLASSES)), strict=True)),
-    "cityscapes": {name: rgb for name, _, rgb in _TRAIN_CLASSES},
-}
+#: The ``palette`` options.
+PALETTES = ("distinct", "cityscapes")
+
+
+@functools.cache
+def palette_colors(palette: str) -> Mapping[str, RGB]:
+    """The prompt colours of a ``palette`` option, class name to (r, g, b). Worked out on first
+    use, not at import: `distinct_palette` takes about 0.1 s."""
+    if palette == "distinct":
+        return MappingProxyType(dict(zip(CLASSES, distinct_palette(len(CLASSES)), strict=True)))
+    return MappingProxyType({name: rgb for name, _, rgb in _TRAIN_CLASSES})
+
+
 _TRAIN_ID = np.full(256, 255, np.uint8)
 for _train_id, _entry in enumerate(_TRAIN_CLASSES):
     _TRAIN_ID[_entry[1]] = _train_id
@@ -116,7 +125,7 @@ class Cityscapes(Benchmark):
                 f"palette must be one of {', '.join(PALETTES)}, got {palette!r}"
             )
         self.palette = palette
-        self.classes = MappingProxyType(PALETTES[palette])
+        self.classes = palette_colors(palette)
         self.protocol = (
             f"label ids to the 19 train ids, others ignored (255); all 19 classes prompted in "
             f"{palette} colours, background counted wrong; one confusion matrix over the set, "
